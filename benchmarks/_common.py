@@ -1,0 +1,32 @@
+"""Shared helpers for the benchmark scripts (not part of the library)."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+import ganaug
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def mnist_root() -> Path | None:
+    """The MNIST root if the official files are present (../shared/data or $GANAUG_DATA), else None."""
+    for root in (SHARED_DATA, Path(ganaug.datasets.default_root())):
+        if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+            return root
+    return None
+
+
+def machine() -> str:
+    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    return f"{platform.processor() or platform.machine()} / {dev} / torch {torch.__version__}"
+
+
+def write_json(obj, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2))

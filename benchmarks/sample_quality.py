@@ -1,0 +1,115 @@
+"""Is a trained generator any good? Recognisability and within-class variety of its samples.
+
+    python benchmarks/sample_quality.py --checkpoint runs/mnist_full/generator.pt --dataset mnist
+
+* accuracy: a small reference CNN trained on the real training split (cached in
+  benchmarks/results/) classifies generated images; the score is how often it agrees with the label
+  the generator was asked for (the same CNN's accuracy on the real test split is printed as the
+  ceiling).
+* diversity ratio: mean pairwise distance of generated images within a class divided by the same for
+  real test images. About 1 is healthy; below 0.5 is flagged as mode collapse.
+Writes a JSON report next to the checkpoint (``<checkpoint>.quality.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import ganaug
+from ganaug.metrics import diversity_ratio
+from _common import ROOT, mnist_root, write_json
+
+COLLAPSE_BELOW = 0.5
+
+
+def reference_cnn(channels: int, num_classes: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.LazyLinear(128), nn.ReLU(), nn.Linear(128, num_classes))
+
+
+def train_reference(train: ganaug.LabelledImages, epochs: int, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = reference_cnn(train.image_shape[0], train.num_classes)
+    model(train.images[:2])  # materialise the lazy layer
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(train), generator=g).split(128):
+            loss = nn.functional.cross_entropy(model(train.images[idx]), train.targets[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    return torch.cat([model(b).argmax(1) for b in images.split(1000)])
+
+
+def load_split(dataset: str) -> tuple[ganaug.LabelledImages, ganaug.LabelledImages]:
+    """(train, test): MNIST's official split, or a seeded 70/30 split of the embedded digits."""
+    if dataset == "digits":
+        return ganaug.train_val_split(ganaug.load_dataset("digits"), 0.3, seed=0)
+    root = mnist_root()
+    return (ganaug.load_dataset(dataset, root=root, train=True),
+            ganaug.load_dataset(dataset, root=root, train=False))
+
+
+def reference_model(dataset: str, train, epochs: int) -> nn.Module:
+    cache = ROOT / "benchmarks" / "results" / f"reference_cnn_{dataset}_e{epochs}.pt"
+    model = reference_cnn(train.image_shape[0], train.num_classes)
+    if not cache.exists():
+        model = train_reference(train, epochs)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), cache)
+        return model
+    model(train.images[:2])  # materialise the lazy layer before loading
+    model.load_state_dict(torch.load(cache, weights_only=True))
+    return model.eval()
+
+
+def quality_report(gen, dataset: str, per_class: int = 500, epochs: int = 2) -> dict:
+    """Reference-CNN accuracy on generated images and per-class diversity ratio vs real test images."""
+    train, test = load_split(dataset)
+    model = reference_model(dataset, train, epochs)
+    real_acc = (predict(model, test.images) == test.targets).double().mean().item()
+    labels = torch.arange(gen.num_classes).repeat_interleave(per_class)
+    fake, y = gen.sample(len(labels), labels=labels, seed=0)
+    hit = predict(model, fake) == y
+    per_class_acc = [hit[y == c].double().mean().item() for c in range(gen.num_classes)]
+    ratio = diversity_ratio(fake, y, test.images, test.targets, gen.num_classes).tolist()
+    return {"dataset": dataset, "reference_test_accuracy": real_acc, "sample_accuracy": hit.double().mean().item(),
+            "per_class_accuracy": per_class_acc, "diversity_ratio": ratio, "mean_diversity_ratio": sum(ratio) / len(ratio),
+            "collapsed_classes": [c for c, r in enumerate(ratio) if r < COLLAPSE_BELOW], "samples_per_class": per_class}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or digits")
+    p.add_argument("--per-class", type=int, default=500)
+    p.add_argument("--epochs", type=int, default=2, help="reference CNN epochs")
+    args = p.parse_args()
+    t0 = time.time()
+    gen = ganaug.load_generator(args.checkpoint, device="cpu")
+    report = {"checkpoint": str(args.checkpoint), **quality_report(gen, args.dataset, args.per_class, args.epochs)}
+    report["seconds"] = round(time.time() - t0, 1)
+    ratio, acc = report["diversity_ratio"], report["per_class_accuracy"]
+    print(f"reference CNN test accuracy on real images: {report['reference_test_accuracy']:.4f}")
+    print(f"{'class':>5} {'accuracy':>9} {'diversity':>9}")
+    for c in range(gen.num_classes):
+        flag = "  <- collapsed" if ratio[c] < COLLAPSE_BELOW else ""
+        print(f"{c:>5} {acc[c]:9.3f} {ratio[c]:9.2f}{flag}")
+    print(f"  all {report['sample_accuracy']:9.3f} {report['mean_diversity_ratio']:9.2f}")
+    write_json(report, Path(str(args.checkpoint) + ".quality.json"))
+
+
+if __name__ == "__main__":
+    main()

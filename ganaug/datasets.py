@@ -1,0 +1,311 @@
+"""Labelled image data in one normalisation: float32 (N, C, H, W) in [-1, 1] plus class names."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ._checks import check_float, check_int, fail
+
+NAMED_DATASETS = ("digits", "mnist", "fashion-mnist")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """Raised when a dataset's files are not where the loader looked."""
+
+
+class LabelledImages(Dataset):
+    """An in-memory labelled image dataset in ganaug's normalisation.
+
+    ``images`` is a float32 tensor of shape (N, C, H, W) with values in [-1, 1]; ``targets`` is an
+    int64 tensor of shape (N,) with values in ``[0, len(classes))``. Items follow torchvision's
+    contract: ``dataset[i] -> (image, target)`` with optional ``transform`` / ``target_transform``.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, classes: Sequence[str],
+                 transform: Callable | None = None, target_transform: Callable | None = None,
+                 name: str = "custom"):
+        self.images = images
+        self.targets = targets
+        self.classes = [str(c) for c in classes]
+        self.transform = transform
+        self.target_transform = target_transform
+        self.name = name
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_counts(self) -> list[int]:
+        return torch.bincount(self.targets, minlength=self.num_classes).tolist()
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int):
+        image, target = self.images[index], int(self.targets[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def subset(self, indices) -> "LabelledImages":
+        """A new dataset holding only ``indices`` (same classes, transforms and name)."""
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        return LabelledImages(self.images[idx], self.targets[idx], self.classes, self.transform,
+                              self.target_transform, self.name)
+
+    def __repr__(self) -> str:
+        c, h, w = self.image_shape
+        lines = [f"LabelledImages {self.name!r}", f"    Number of datapoints: {len(self)}",
+                 f"    Image shape: ({c}, {h}, {w}), float32 in [-1, 1]",
+                 f"    Classes ({self.num_classes}): {self.classes}"]
+        if self.transform is not None:
+            lines.append(f"    Transform: {self.transform!r}")
+        return "\n".join(lines)
+
+
+def default_root() -> str:
+    """Where named datasets live unless ``root`` is given: $GANAUG_DATA or ./data."""
+    return os.environ.get("GANAUG_DATA", "data")
+
+
+def load_dataset(source: Any = "digits", *, root: str | os.PathLike | None = None, train: bool = True,
+                 download: bool = False, n_per_class: int | None = None, seed: int = 0,
+                 classes: Sequence[str] | None = None) -> LabelledImages:
+    """Load labelled images as a :class:`LabelledImages` in [-1, 1], shape (N, C, H, W).
+
+    ``source`` is one of ``"digits"`` (scikit-learn's embedded 8x8 digits, the default),
+    ``"mnist"``, ``"fashion-mnist"`` (through torchvision, from ``root``; pass ``download=True`` to
+    fetch them), a path to an image folder with one sub-folder per class, a torchvision-style dataset
+    of ``(image, label)`` items, or an ``(images, labels)`` pair of arrays/tensors. ``n_per_class``
+    takes a seeded stratified subset (see :func:`stratified_subset`).
+    """
+    if isinstance(source, LabelledImages):
+        data = source
+    elif isinstance(source, tuple) and len(source) == 2:
+        data = from_arrays(source[0], source[1], classes=classes)
+    elif isinstance(source, str) and source.lower() in NAMED_DATASETS:
+        data = _load_named(source.lower(), root, train, download)
+    elif isinstance(source, (str, os.PathLike)):
+        data = _load_folder(Path(source))
+    elif hasattr(source, "__getitem__") and hasattr(source, "__len__"):
+        data = _from_torch_dataset(source, classes)
+    else:
+        fail("source", f"one of {NAMED_DATASETS}, an image-folder path, a dataset of (image, label) "
+             "items or an (images, labels) tuple", source,
+             "Pass e.g. load_dataset('digits') or load_dataset((X, y)).", TypeError)
+    if n_per_class is not None:
+        data = stratified_subset(data, n_per_class, seed=seed)
+    return data
+
+
+def from_arrays(images: Any, labels: Any, classes: Sequence[str] | None = None,
+                value_range: tuple[float, float] | None = None, name: str = "arrays") -> LabelledImages:
+    """Build a :class:`LabelledImages` from image and label arrays (numpy or torch).
+
+    Images may be (N, H, W), (N, C, H, W) or (N, H, W, C) with C in {1, 3}. ``value_range`` is the
+    pixel range of the input (mapped to [-1, 1]); by default uint8 means (0, 255) and floats are
+    taken as (0, 1) when non-negative, else as already in [-1, 1].
+    """
+    x = _as_float_images(images, value_range)
+    y = _as_labels(labels, x.shape[0])
+    if classes is None:
+        num_classes = int(y.max()) + 1
+        classes = [str(i) for i in range(num_classes)]
+    else:
+        classes = [str(c) for c in classes]
+        if int(y.max()) >= len(classes):
+            fail("labels", f"values in [0, {len(classes) - 1}] (one per class name)", int(y.max()),
+                 "Pass one class name per label value, or remap labels to 0..K-1.")
+    counts = torch.bincount(y, minlength=len(classes))
+    empty = [i for i, c in enumerate(counts.tolist()) if c == 0]
+    if empty:
+        fail("labels", "at least one sample in every class", f"no samples for class(es) {empty}",
+             "Remap labels to 0..K-1 without gaps, or drop the empty class from `classes`.")
+    return LabelledImages(x, y, classes, name=name)
+
+
+def _as_float_images(images: Any, value_range) -> torch.Tensor:
+    if isinstance(images, np.ndarray):
+        if images.dtype == object or not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
+            fail("images", "a numeric array", f"dtype {images.dtype}", "Convert images to uint8 or float.",
+                 TypeError)
+        x = torch.from_numpy(np.ascontiguousarray(images))
+    elif isinstance(images, torch.Tensor):
+        x = images.detach().cpu()
+    else:
+        fail("images", "a numpy array or torch tensor", type(images).__name__,
+             "Stack your images into one array of shape (N, C, H, W) or (N, H, W).", TypeError)
+    if x.dtype == torch.bool or x.is_complex():
+        fail("images", "real-valued pixels (uint8 or float)", f"dtype {x.dtype}",
+             "Convert images to uint8 or float.", TypeError)
+    if x.ndim == 3:
+        x = x.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+    elif x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
+        x = x.permute(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        fail("images", "shape (N, H, W), (N, C, H, W) or (N, H, W, C) with C in {1, 3}", tuple(x.shape),
+             "Reshape your images, e.g. X.reshape(-1, 28, 28) for flat 784-pixel MNIST rows.")
+    if x.shape[0] == 0:
+        fail("images", "at least one image", "an empty array", "Pass a non-empty dataset.")
+    if min(x.shape[2:]) < 8 or max(x.shape[2:]) > 64:
+        fail("images", "height and width between 8 and 64 pixels", tuple(x.shape[2:]),
+             "Resize your images into that range (e.g. torchvision.transforms.Resize(32)).")
+    x = x.to(torch.float32)
+    if not torch.isfinite(x).all():
+        fail("images", "finite pixel values", "NaN or inf pixels",
+             "Clean or drop the broken images before loading.")
+    if value_range is None:
+        if images.dtype in (np.uint8, torch.uint8):
+            value_range = (0.0, 255.0)
+        elif float(x.min()) >= 0.0:
+            value_range = (0.0, 1.0) if float(x.max()) <= 1.0 else (0.0, 255.0)
+        else:
+            value_range = (-1.0, 1.0)
+    lo, hi = float(value_range[0]), float(value_range[1])
+    if not hi > lo:
+        fail("value_range", "(low, high) with high > low", value_range, "Pass the pixel range of your data.")
+    if float(x.min()) < lo - 1e-6 or float(x.max()) > hi + 1e-6:
+        fail("images", f"pixel values inside value_range {(lo, hi)}", (float(x.min()), float(x.max())),
+             "Pass value_range=(min, max) matching your data.")
+    return ((x - lo) / (hi - lo) * 2.0 - 1.0).contiguous()
+
+
+def _as_labels(labels: Any, n: int) -> torch.Tensor:
+    y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, torch.Tensor) else labels.detach().cpu()
+    if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
+        if y.dtype.is_floating_point and torch.isfinite(y).all() and bool((y == y.round()).all()):
+            y = y.round()
+        else:
+            fail("labels", "integer class indices", f"dtype {y.dtype}",
+                 "Convert labels to integers 0..K-1 (e.g. with sklearn.preprocessing.LabelEncoder).", TypeError)
+    y = y.to(torch.int64).reshape(-1) if y.ndim <= 1 else y
+    if y.ndim != 1 or y.shape[0] != n:
+        fail("labels", f"a 1-D array of {n} labels (one per image)", tuple(y.shape),
+             "Pass exactly one integer label per image.")
+    if int(y.min()) < 0:
+        fail("labels", "non-negative class indices", int(y.min()), "Remap labels to 0..K-1.")
+    return y
+
+
+def _load_named(name: str, root, train: bool, download: bool) -> LabelledImages:
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        data = from_arrays(bunch.images.astype(np.float32), bunch.target, value_range=(0.0, 16.0),
+                           classes=[str(c) for c in bunch.target_names], name="digits")
+        return data
+    import torchvision
+
+    cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+    root = Path(root if root is not None else default_root())
+    try:
+        ds = cls(root=str(root), train=train, download=download)
+    except RuntimeError as err:
+        if "not found" not in str(err).lower():
+            raise
+        folder = root / cls.__name__ / "raw"
+        raise DatasetNotFoundError(
+            f"{name} not found: looked in {folder.resolve()}. Pass download=True (CLI: --download) to "
+            f"fetch it, or point root at the folder that contains {cls.__name__}/raw "
+            f"(e.g. root='../shared/data').") from None
+    return from_arrays(ds.data, ds.targets, classes=list(ds.classes), name=name)
+
+
+def _load_folder(path: Path) -> LabelledImages:
+    if not path.is_dir():
+        raise DatasetNotFoundError(
+            f"source: {str(path)!r} is neither a known dataset name {NAMED_DATASETS} nor an existing "
+            "folder. Pass a folder with one sub-folder of images per class.")
+    from PIL import Image
+
+    class_dirs = sorted(d for d in path.iterdir() if d.is_dir())
+    if not class_dirs:
+        raise DatasetNotFoundError(f"source: {str(path)!r} has no class sub-folders. Lay it out as "
+                                   "root/<class name>/<image files>.")
+    arrays, labels = [], []
+    for label, d in enumerate(class_dirs):
+        files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            fail("source", "at least one image per class folder", f"no images in {d}",
+                 "Remove the empty folder or add images to it.")
+        for f in files:
+            with Image.open(f) as im:
+                arrays.append(np.asarray(im.convert("RGB")))
+            labels.append(label)
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        fail("source", "images of one size", sorted(shapes)[:3], "Resize all images to the same size first.")
+    x = np.stack(arrays)  # (N, H, W, 3)
+    if all(np.array_equal(x[..., 0], x[..., c]) for c in (1, 2)):
+        x = x[..., 0]  # greyscale saved as RGB -> (N, H, W)
+    return from_arrays(x, np.asarray(labels), classes=[d.name for d in class_dirs], name=path.name)
+
+
+def _from_torch_dataset(ds, classes) -> LabelledImages:
+    images, labels = [], []
+    for i in range(len(ds)):
+        image, label = ds[i]
+        if hasattr(image, "mode") and hasattr(image, "size"):  # PIL image
+            image = np.asarray(image)
+        elif isinstance(image, torch.Tensor):
+            image = image.numpy()
+        images.append(np.asarray(image))
+        labels.append(int(label))
+    if not images:
+        fail("source", "a non-empty dataset", "0 items", "Pass a dataset with at least one item.")
+    if len({im.shape for im in images}) != 1:
+        fail("source", "items of one image shape", sorted({im.shape for im in images})[:3],
+             "Add a Resize transform to the dataset.")
+    classes = classes if classes is not None else getattr(ds, "classes", None)
+    return from_arrays(np.stack(images), np.asarray(labels), classes=classes,
+                       name=type(ds).__name__)
+
+
+def stratified_subset(data: LabelledImages, n_per_class: int, seed: int = 0) -> LabelledImages:
+    """Take exactly ``n_per_class`` images of every class, chosen by a seeded stratified draw."""
+    n_per_class = check_int("n_per_class", n_per_class, minimum=1)
+    counts = data.class_counts()
+    if n_per_class > min(counts):
+        worst = int(np.argmin(counts))
+        fail("n_per_class", f"at most {min(counts)} (the smallest class, {data.classes[worst]!r}, "
+             f"has {min(counts)} images)", n_per_class, "Lower n_per_class or use the full dataset.")
+    from sklearn.utils import check_random_state
+
+    y = data.targets.numpy()
+    # Every class contributes exactly n_per_class, drawn without replacement by one seeded RNG.
+    rng = check_random_state(seed)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), n_per_class, replace=False)
+                          for c in range(data.num_classes)])
+    return data.subset(np.sort(idx))
+
+
+def train_val_split(data: LabelledImages, val_fraction: float = 0.2, seed: int = 0
+                    ) -> tuple[LabelledImages, LabelledImages]:
+    """Split into stratified (train, validation) parts; the same seed gives the same split."""
+    val_fraction = check_float("val_fraction", val_fraction, 0.0, 1.0, low_open=True)
+    if val_fraction >= 1.0:
+        fail("val_fraction", "a fraction in (0, 1)", val_fraction, "Pass e.g. val_fraction=0.2.")
+    n_val = int(round(val_fraction * len(data)))
+    counts = data.class_counts()
+    if n_val < data.num_classes or len(data) - n_val < data.num_classes or min(counts) < 2:
+        fail("val_fraction", f"a split leaving every one of {data.num_classes} classes on both sides",
+             f"{n_val} validation images from {len(data)} (smallest class has {min(counts)})",
+             "Use a larger dataset or a different val_fraction.")
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(data))
+    tr, va = train_test_split(idx, test_size=n_val, stratify=data.targets.numpy(), random_state=seed)
+    return data.subset(np.sort(tr)), data.subset(np.sort(va))

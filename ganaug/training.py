@@ -1,0 +1,364 @@
+"""Conditional GAN training: k discriminator steps, one generator step, hooks; resumable bit-for-bit."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from ._checks import check_choice, check_float, check_int, fail
+from .augment import diff_augment, parse_policy
+from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, default_device, safe_load
+from .datasets import LabelledImages, load_dataset
+from .losses import LOSSES, d_loss, g_loss, gradient_penalty
+from .models import ARCHS, ConditionalGenerator, build_discriminator, build_generator, default_spec
+
+# Below this many training images DiffAugment is switched on by default ("auto").
+SMALL_DATA = 10_000
+# Fields that may change between a checkpoint and its resumption (they do not alter the trajectory).
+RESUMABLE_CHANGES = {"steps", "max_minutes", "log_every", "sample_every", "checkpoint_every", "device"}
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss became NaN/inf; no weights from that step were written."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a GAN training run. Stored as JSON in every checkpoint."""
+
+    arch: str = "dcgan"  # "mlp" | "dcgan"
+    loss: str = "non-saturating"  # "minimax" | "non-saturating" | "hinge" | "wgan-gp"
+    steps: int | None = 2000  # generator updates; None = until max_minutes
+    max_minutes: float | None = None  # wall-clock budget for this call
+    batch_size: int = 64
+    d_steps: int = 1  # discriminator updates per generator update (k in Goodfellow et al.)
+    z_dim: int = 64
+    width: int = 32  # channel/unit multiplier of both networks
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    gp_weight: float = 10.0  # wgan-gp only
+    augment: str = "auto"  # DiffAugment policy: "auto" | "none" | "translation,cutout" | ...
+    ema_decay: float = 0.999  # EMA of G's weights; 0 disables
+    minibatch_std: int = 0  # group size of D's minibatch-stddev feature; 0 disables
+    mode_seeking: float = 0.03  # weight of the mode-seeking term (Mao et al., 2019) in G's loss; 0 disables
+    spectral_norm: bool | None = None  # in D; None = on unless loss is wgan-gp
+    seed: int = 0
+    device: str | None = None  # None = cuda if available
+    amp: bool = True  # bf16 autocast on cuda (ignored on cpu)
+    log_every: int = 50
+    sample_every: int = 500  # PNG grid (one row per class) into OUT/samples; 0 disables
+    checkpoint_every: int = 500  # OUT/checkpoint.pt; 0 = only at the end
+
+    def validate(self) -> "TrainConfig":
+        check_choice("arch", self.arch, ARCHS)
+        check_choice("loss", self.loss, LOSSES)
+        if self.steps is None and self.max_minutes is None:
+            fail("steps", "a step count or a max_minutes budget", None, "Pass steps=N and/or max_minutes=M.")
+        if self.steps is not None:
+            check_int("steps", self.steps, minimum=1)
+        if self.max_minutes is not None:
+            check_float("max_minutes", self.max_minutes, 0.0, low_open=True)
+        check_int("batch_size", self.batch_size, minimum=2)
+        check_int("d_steps", self.d_steps, minimum=1, fix="Use d_steps >= 1 (k discriminator updates per "
+                  "generator update; the original algorithm uses k = 1).")
+        check_int("z_dim", self.z_dim, minimum=1)
+        check_int("width", self.width, minimum=1)
+        check_float("lr_g", self.lr_g, 0.0, low_open=True)
+        check_float("lr_d", self.lr_d, 0.0, low_open=True)
+        if len(tuple(self.betas)) != 2:
+            fail("betas", "two numbers (beta1, beta2)", self.betas, "Pass e.g. betas=(0.5, 0.999).")
+        for b in self.betas:
+            check_float("betas", b, 0.0, 1.0)
+        check_float("gp_weight", self.gp_weight, 0.0)
+        if self.augment != "auto":
+            parse_policy(self.augment)
+        check_float("ema_decay", self.ema_decay, 0.0, 1.0)
+        check_float("mode_seeking", self.mode_seeking, 0.0)
+        check_int("minibatch_std", self.minibatch_std, minimum=0)
+        if self.ema_decay >= 1.0:
+            fail("ema_decay", "a decay in [0, 1)", self.ema_decay, "Pass e.g. 0.999, or 0 to disable EMA.")
+        check_int("seed", self.seed)
+        for name in ("log_every", "sample_every", "checkpoint_every"):
+            check_int(name, getattr(self, name), minimum=0 if name != "log_every" else 1)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        raw = json.loads(text)
+        raw["betas"] = tuple(raw["betas"])
+        return cls(**{k: v for k, v in raw.items() if k in {f.name for f in dataclasses.fields(cls)}})
+
+
+@dataclass
+class TrainState:
+    """What hooks receive after each generator step."""
+
+    step: int
+    d_loss: float
+    g_loss: float
+    G: torch.nn.Module
+    D: torch.nn.Module
+    G_ema: ConditionalGenerator
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+Hook = Callable[[TrainState], Any]  # return True to stop training
+
+
+def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None = None,
+        resume: bool | str | Path = False, hooks: Sequence[Hook] = (), progress: bool = True
+        ) -> tuple[ConditionalGenerator, list[dict[str, float]]]:
+    """Train a class-conditional GAN on ``data`` and return ``(generator, history)``.
+
+    ``data``: a :class:`~ganaug.datasets.LabelledImages` or anything ``load_dataset`` accepts.
+    ``out_dir``: where checkpoints (``checkpoint.pt``), the final ``generator.pt`` and sample grids
+    (``samples/step_XXXXXX.png``) go. ``resume``: ``True`` continues from ``out_dir/checkpoint.pt``,
+    a path continues from that file; the continued run is bit-for-bit the uninterrupted one.
+    The returned generator is the EMA generator (or G itself with ``ema_decay=0``) in eval mode.
+    """
+    cfg = (config or TrainConfig()).validate()
+    data = data if isinstance(data, LabelledImages) else load_dataset(data)
+    if len(data) < cfg.batch_size:
+        fail("batch_size", f"at most the number of training images ({len(data)})", cfg.batch_size,
+             f"Lower batch_size to <= {len(data)} or add data.")
+    out = Path(out_dir) if out_dir is not None else None
+    device = torch.device(cfg.device) if cfg.device else default_device()
+    spectral = cfg.spectral_norm if cfg.spectral_norm is not None else cfg.loss != "wgan-gp"
+    policy = parse_policy("translation,cutout" if cfg.augment == "auto" and len(data) < SMALL_DATA
+                          else (None if cfg.augment == "auto" else cfg.augment))
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                              enabled=cfg.amp and device.type == "cuda")
+
+    # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched)
+    spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        G, D = build_generator(spec).to(device), build_discriminator(spec, spectral, cfg.minibatch_std).to(device)
+    G_ema = copy.deepcopy(G).requires_grad_(False)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
+    rng = torch.Generator().manual_seed(cfg.seed)  # every random draw of training comes from here
+    step, history = 0, []
+    fingerprint = _fingerprint(data)
+    ckpt_path = out / "checkpoint.pt" if out is not None else None
+    if resume:
+        src = Path(resume) if not isinstance(resume, bool) else ckpt_path
+        if src is None:
+            fail("resume", "a checkpoint path, or out_dir together with resume=True", resume,
+                 "Pass out_dir=... or resume='path/to/checkpoint.pt'.")
+        step, history = _restore(src, cfg, fingerprint, G, D, G_ema, opt_g, opt_d, rng)
+    images, targets = data.images.to(device), data.targets.to(device)  # (N, C, H, W), (N,)
+    n = images.shape[0]
+    last_good = step if resume else None
+
+    def batch():  # (B, C, H, W), (B,) drawn with replacement
+        idx = torch.randint(0, n, (cfg.batch_size,), generator=rng).to(device)
+        return images[idx], targets[idx]
+
+    def noise():  # (B, z_dim)
+        return torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(device)
+
+    def aug(x):
+        return diff_augment(x, policy, rng) if policy else x
+
+    def save(at_step):
+        nonlocal last_good
+        if ckpt_path is None:
+            return
+        _bn_recalibrate(G_ema, cfg, at_step)
+        for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
+            check_finite(net.state_dict(), name)
+        atomic_save({"format": CHECKPOINT_FORMAT, "version": 1, "config": cfg.to_json(),
+                     "spec": json.dumps(spec), "data": json.dumps(fingerprint), "step": at_step,
+                     "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
+                     "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
+                     "rng": rng.get_state(), "history": json.dumps(history)}, ckpt_path)
+        last_good = at_step
+
+    def diverged(which, value):
+        where = (f"the last good checkpoint is {ckpt_path} (step {last_good}); resume from it"
+                 if last_good is not None else "no checkpoint was written yet; restart")
+        return TrainingDivergedError(
+            f"training diverged at step {step}: the {which} loss is {value}. Nothing from this step was "
+            f"saved; {where} with lower lr_d/lr_g, loss='hinge', or spectral_norm=True.")
+
+    # ---- training loop
+    t0 = time.monotonic()
+    bar = _progress(progress, cfg, step)
+    sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
+    count = 0
+    G.train(), D.train()
+    while cfg.steps is None or step < cfg.steps:
+        if cfg.max_minutes is not None and time.monotonic() - t0 >= 60.0 * cfg.max_minutes:
+            break
+        # D step(s): maximise the game value on real vs generated images of the same labels.
+        for _ in range(cfg.d_steps):
+            real, y = batch()
+            z = noise()
+            with autocast:
+                with torch.no_grad():
+                    fake = G(z, y)
+                out_real, out_fake = D(aug(real), y), D(aug(fake), y)
+                loss_d = d_loss(cfg.loss, out_real.float(), out_fake.float())
+                if cfg.loss == "wgan-gp":
+                    eps = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(device)
+                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(D, real, fake, y, eps)
+            if not torch.isfinite(loss_d):
+                raise diverged("discriminator", loss_d.item())
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # G step: fool D on freshly generated images, labels drawn from the data's class mix.
+        # Both halves of the batch share labels, so the mode-seeking term can compare G(z1, y) with
+        # G(z2, y): a conditional G that ignores z (one image per class) is penalised.
+        _, y = batch()
+        y = torch.cat([y[: cfg.batch_size // 2]] * 2)[: cfg.batch_size]
+        z = noise()
+        with autocast:
+            fake = G(z, y)
+            loss_g = g_loss(cfg.loss, D(aug(fake), y).float())
+            if cfg.mode_seeking > 0:
+                loss_g = loss_g + cfg.mode_seeking * _mode_seeking(fake.float(), z, cfg.batch_size // 2)
+        if not torch.isfinite(loss_g):
+            raise diverged("generator", loss_g.item())
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        _ema_update(G_ema, G, cfg.ema_decay, step)
+        step += 1
+
+        # Bookkeeping and hooks.
+        sums["d_loss"] += loss_d.item()
+        sums["g_loss"] += loss_g.item()
+        sums["d_real"] += out_real.float().mean().item()
+        sums["d_fake"] += out_fake.float().mean().item()
+        count += 1
+        if step % cfg.log_every == 0:
+            history.append({"step": step, **{k: v / count for k, v in sums.items()},
+                            "elapsed_s": round(time.monotonic() - t0, 3)})
+            sums = dict.fromkeys(sums, 0.0)
+            count = 0
+            if bar is not None:
+                bar.set_postfix(d_loss=f"{history[-1]['d_loss']:.3f}", g_loss=f"{history[-1]['g_loss']:.3f}")
+        if bar is not None:
+            bar.update(1)
+        if out is not None and cfg.sample_every and step % cfg.sample_every == 0:
+            _bn_recalibrate(G_ema, cfg, step)
+            save_class_grid(G_ema, out / "samples" / f"step_{step:06d}.png", seed=cfg.seed)
+        if out is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+            save(step)
+        state = TrainState(step, loss_d.item(), loss_g.item(), G, D, G_ema, history)
+        if any(h(state) is True for h in hooks):
+            break
+    if bar is not None:
+        bar.close()
+
+    if ckpt_path is not None and last_good != step:
+        save(step)
+    _bn_recalibrate(G_ema, cfg, step)
+    if out is not None:
+        G_ema.save(out / "generator.pt")
+        save_class_grid(G_ema, out / "samples" / "final.png", seed=cfg.seed)
+    return G_ema.eval(), history
+
+
+def _progress(enabled: bool, cfg: TrainConfig, start: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step",
+                dynamic_ncols=True)
+
+
+def _mode_seeking(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
+    # 1 / (mean |G(z1,y) - G(z2,y)| / mean |z1 - z2|): large when different noise gives the same image.
+    images = (fake[:half] - fake[half:2 * half]).abs().mean()  # fake: (B, C, H, W)
+    noises = (z[:half] - z[half:2 * half]).abs().mean()  # z: (B, z_dim)
+    return 1.0 / (images / noises + 1e-5)
+
+
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, step: int) -> None:
+    # Warm-up: early on the EMA follows G closely so it is not an average of random initialisations.
+    d = min(decay, (1.0 + step) / (10.0 + step)) if decay > 0 else 0.0
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(p, 1.0 - d)
+        for be, b in zip(ema.buffers(), model.buffers()):
+            be.copy_(b)
+
+
+def _bn_recalibrate(gen: ConditionalGenerator, cfg: TrainConfig, step: int, batches: int = 8) -> None:
+    """Re-estimate BatchNorm statistics for the EMA weights (G's statistics belong to G's weights).
+
+    Uses its own seeded RNG, and only touches buffers that the next EMA update overwrites, so the
+    training trajectory is unchanged.
+    """
+    bns = [m for m in gen.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    gen.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            z = torch.randn(256, gen.z_dim, generator=rng).to(gen.device)
+            y = torch.randint(0, gen.num_classes, (256,), generator=rng).to(gen.device)
+            gen(z, y)
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    gen.eval()
+
+
+def save_class_grid(gen: ConditionalGenerator, path, n_per_class: int = 10, seed: int = 0) -> Path:
+    """Write a PNG grid of samples, one row per class, ``n_per_class`` columns."""
+    from .viz import save_grid
+
+    labels = torch.arange(gen.num_classes).repeat_interleave(n_per_class)
+    images, _ = gen.sample(len(labels), labels=labels, seed=seed)
+    return save_grid(images, path, nrow=n_per_class)
+
+
+def _fingerprint(data: LabelledImages) -> dict[str, Any]:
+    return {"n": len(data), "image_shape": list(data.image_shape), "classes": data.classes,
+            "sha1": hashlib.sha1(data.images.numpy().tobytes() + data.targets.numpy().tobytes()).hexdigest()}
+
+
+def _restore(path, cfg, fingerprint, G, D, G_ema, opt_g, opt_d, rng):
+    ckpt = safe_load(path, expected=(CHECKPOINT_FORMAT,))
+    try:
+        saved = TrainConfig.from_json(ckpt["config"])
+        diffs = {k: (getattr(saved, k), getattr(cfg, k)) for k in dataclasses.asdict(cfg)
+                 if k not in RESUMABLE_CHANGES and getattr(saved, k) != getattr(cfg, k)}
+        if diffs:
+            changed = ", ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in ((k, *v) for k, v in diffs.items()))
+            fail("config", "the checkpoint's settings (only steps/max_minutes/cadences may change)", changed,
+                 "Resume with the original settings, or start a new out_dir.")
+        if json.loads(ckpt["data"]) != fingerprint:
+            fail("data", "the dataset the checkpoint was trained on", "a different dataset",
+                 "Resume with the same data (same subset and seed), or start a new out_dir.")
+        G.load_state_dict(ckpt["G"])
+        D.load_state_dict(ckpt["D"])
+        G_ema.load_state_dict(ckpt["G_ema"])
+        opt_g.load_state_dict(ckpt["opt_G"])
+        opt_d.load_state_dict(ckpt["opt_D"])
+        rng.set_state(ckpt["rng"])
+        return int(ckpt["step"]), json.loads(ckpt["history"])
+    except (KeyError, RuntimeError, TypeError) as err:
+        raise CheckpointError(f"checkpoint: {str(path)!r} does not match this model "
+                              f"({str(err).splitlines()[0][:120]}). Resume with the original settings."
+                              ) from None

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ganaug
+
+MNIST_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return ganaug.load_dataset("digits")
+
+
+@pytest.fixture
+def tiny():
+    """40 seeded random 8x8 images over 4 classes."""
+    g = np.random.default_rng(0)
+    x = g.integers(0, 256, size=(40, 8, 8), dtype=np.uint8)
+    y = np.arange(40) % 4
+    return ganaug.load_dataset((x, y))
+
+
+@pytest.fixture
+def mnist_root():
+    if not (MNIST_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        pytest.skip(f"MNIST not present at {MNIST_ROOT}")
+    return MNIST_ROOT
+
+
+def tiny_config(**kw):
+    base = dict(arch="mlp", width=2, z_dim=8, steps=6, batch_size=8, log_every=2, sample_every=0,
+                checkpoint_every=0, device="cpu")
+    base.update(kw)
+    return ganaug.TrainConfig(**base)
+
+
+def state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

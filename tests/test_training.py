@@ -1,0 +1,158 @@
+import json
+
+import pytest
+import torch
+
+import ganaug
+from ganaug import losses as losses_module
+from ganaug.checkpoint import safe_load
+from ganaug.metrics import diversity_ratio
+from ganaug.training import TrainConfig, fit
+
+from conftest import state_equal, tiny_config
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non-saturating", "hinge", "wgan-gp"])
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_every_loss_and_arch_trains(tiny, arch, loss):
+    gen, history = fit(tiny, tiny_config(arch=arch, loss=loss, d_steps=2), progress=False)
+    assert isinstance(gen, ganaug.ConditionalGenerator) and not gen.training
+    assert [h["step"] for h in history] == [2, 4, 6]
+    assert all(torch.isfinite(torch.tensor(h["d_loss"])) for h in history)
+    images, labels = gen.sample(8, seed=0)
+    assert images.shape == (8, 1, 8, 8)
+
+
+def test_d_steps_counts_discriminator_updates(tiny):
+    calls = {"d": 0}
+    real_d_loss = losses_module.d_loss
+
+    def counting(*a, **k):
+        calls["d"] += 1
+        return real_d_loss(*a, **k)
+
+    import ganaug.training as tr
+    orig = tr.d_loss
+    tr.d_loss = counting
+    try:
+        fit(tiny, tiny_config(d_steps=3, steps=4), progress=False)
+    finally:
+        tr.d_loss = orig
+    assert calls["d"] == 12
+
+
+def test_training_is_seeded_and_leaves_global_rng_alone(tiny):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a, _ = fit(tiny, tiny_config(), progress=False)
+    assert torch.equal(before, torch.get_rng_state())
+    b, _ = fit(tiny, tiny_config(), progress=False)
+    c, _ = fit(tiny, tiny_config(seed=1), progress=False)
+    assert state_equal(a, b) and not state_equal(a, c)
+
+
+@pytest.mark.parametrize("arch, loss, augment", [("mlp", "wgan-gp", "translation,cutout"),
+                                                  ("dcgan", "non-saturating", "auto")])
+def test_resume_is_bit_for_bit(tiny, tmp_path, arch, loss, augment):
+    cfg = dict(arch=arch, loss=loss, augment=augment, d_steps=2, checkpoint_every=3)
+    straight, hist_straight = fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "a", progress=False)
+    fit(tiny, tiny_config(steps=3, **cfg), out_dir=tmp_path / "b", progress=False)
+    resumed, hist_resumed = fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "b", resume=True,
+                                progress=False)
+    assert state_equal(straight, resumed)
+    a, b = safe_load(tmp_path / "a" / "checkpoint.pt"), safe_load(tmp_path / "b" / "checkpoint.pt")
+    for key in ("G", "D", "G_ema"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
+    assert a["step"] == b["step"] == 6
+    assert hist_straight == hist_resumed or [h["step"] for h in hist_resumed] == [2, 4, 6]
+
+
+def test_outputs_written(tiny, tmp_path):
+    fit(tiny, tiny_config(steps=4, sample_every=2, checkpoint_every=2), out_dir=tmp_path, progress=False)
+    assert (tmp_path / "samples" / "step_000002.png").exists() and (tmp_path / "samples" / "final.png").exists()
+    ckpt = safe_load(tmp_path / "checkpoint.pt")
+    assert ckpt["step"] == 4 and json.loads(ckpt["config"])["arch"] == "mlp"
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+    gen = ganaug.load_generator(tmp_path / "generator.pt", device="cpu")
+    assert gen.classes == tiny.classes
+
+
+def test_hooks_see_state_and_can_stop(tiny):
+    seen = []
+
+    def hook(state):
+        seen.append((state.step, state.d_loss))
+        return state.step == 3
+
+    _, history = fit(tiny, tiny_config(steps=10), hooks=[hook], progress=False)
+    assert [s for s, _ in seen] == [1, 2, 3]
+
+
+def test_time_budget_stops(tiny):
+    _, history = fit(tiny, tiny_config(steps=None, max_minutes=1e-9), progress=False)
+    assert history == []
+
+
+def test_divergence_keeps_last_good_checkpoint(tiny, tmp_path, monkeypatch):
+    import ganaug.training as tr
+
+    calls = {"n": 0}
+    real = tr.g_loss
+
+    def poisoned(name, fake):
+        calls["n"] += 1
+        out = real(name, fake)
+        return out * float("nan") if calls["n"] == 5 else out
+
+    monkeypatch.setattr(tr, "g_loss", poisoned)
+    with pytest.raises(ganaug.TrainingDivergedError,
+                       match=r"diverged at step 4: the generator loss is nan.*checkpoint.pt \(step 4\)"):
+        fit(tiny, tiny_config(steps=10, checkpoint_every=2), out_dir=tmp_path, progress=False)
+    ckpt = safe_load(tmp_path / "checkpoint.pt")
+    assert ckpt["step"] == 4
+    assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
+
+
+def test_resume_checks(tiny, tmp_path):
+    fit(tiny, tiny_config(steps=2), out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"config: expected the checkpoint's settings.*lr_d: 0.0002 -> 0.1"):
+        fit(tiny, tiny_config(steps=4, lr_d=0.1), out_dir=tmp_path, resume=True, progress=False)
+    other = ganaug.load_dataset((tiny.images.flip(0), tiny.targets.flip(0)))
+    with pytest.raises(ValueError, match=r"data: expected the dataset the checkpoint was trained on"):
+        fit(other, tiny_config(steps=4), out_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ganaug.CheckpointError, match=r"no file at"):
+        fit(tiny, tiny_config(steps=4), out_dir=tmp_path / "empty", resume=True, progress=False)
+    with pytest.raises(ValueError, match=r"resume: expected a checkpoint path"):
+        fit(tiny, tiny_config(steps=4), resume=True, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(d_steps=0), ValueError, r"d_steps: expected an integer >= 1"),
+    (dict(d_steps=1.5), TypeError, r"d_steps: expected an integer"),
+    (dict(loss="lsgan"), ValueError, r"loss: expected one of"),
+    (dict(arch="vit"), ValueError, r"arch: expected one of 'mlp', 'dcgan'"),
+    (dict(steps=None, max_minutes=None), ValueError, r"steps: expected a step count or a max_minutes"),
+    (dict(lr_g=0), ValueError, r"lr_g: expected a number in \(0.0"),
+    (dict(ema_decay=1.0), ValueError, r"ema_decay: expected a decay in \[0, 1\)"),
+    (dict(augment="colour"), ValueError, r"augment: expected a comma-separated subset"),
+    (dict(betas=(0.5,)), ValueError, r"betas: expected two numbers"),
+])
+def test_bad_config(tiny, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        fit(tiny, tiny_config(**kwargs), progress=False)
+
+
+def test_fewer_samples_than_batch(tiny):
+    with pytest.raises(ValueError, match=r"batch_size: expected at most the number of training images \(40\)"):
+        fit(tiny, tiny_config(batch_size=64), progress=False)
+
+
+def test_digits_generator_is_conditional_and_not_collapsed(digits):
+    """A short real run: every class keeps most of the real intra-class variety (no mode collapse)."""
+    gen, _ = fit(digits, TrainConfig(arch="mlp", steps=400, device="cpu", sample_every=0), progress=False)
+    fake, fake_y = gen.sample(500, seed=0)
+    ratio = diversity_ratio(fake, fake_y, digits.images, digits.targets, 10)
+    assert (ratio > 0.5).all(), ratio
+    # And a collapsed "generator" (one image per class) is caught by the same check.
+    collapsed = digits.images[:10][fake_y]
+    assert (diversity_ratio(collapsed, fake_y, digits.images, digits.targets, 10).nan_to_num(0) < 0.1).all()
