@@ -2,9 +2,9 @@
 
     python benchmarks/sample_quality.py --checkpoint runs/mnist_full/generator.pt --dataset mnist
 
-* accuracy: a small reference CNN trained on the real training split (cached in
-  benchmarks/results/) classifies generated images; the score is how often it agrees with the label
-  the generator was asked for (the same CNN's accuracy on the real test split is printed as the
+* accuracy: ganaug's SmallCNN trained on the real training split (cached in benchmarks/results/)
+  classifies generated images; the score is how often it agrees with the label the generator was
+  asked for (the same CNN's accuracy on the real test split is printed as the
   ceiling).
 * diversity ratio: mean pairwise distance of generated images within a class divided by the same for
   real test images. About 1 is healthy; below 0.5 is flagged as mode collapse.
@@ -17,40 +17,13 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 import ganaug
+from ganaug.classifier import SmallCNN, predict_proba, train_classifier
 from ganaug.metrics import diversity_ratio
 from _common import ROOT, mnist_root, write_json
 
 COLLAPSE_BELOW = 0.5
-
-
-def reference_cnn(channels: int, num_classes: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.LazyLinear(128), nn.ReLU(), nn.Linear(128, num_classes))
-
-
-def train_reference(train: ganaug.LabelledImages, epochs: int, seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    model = reference_cnn(train.image_shape[0], train.num_classes)
-    model(train.images[:2])  # materialise the lazy layer
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(train), generator=g).split(128):
-            loss = nn.functional.cross_entropy(model(train.images[idx]), train.targets[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return model.eval()
-
-
-@torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    return torch.cat([model(b).argmax(1) for b in images.split(1000)])
 
 
 def load_split(dataset: str) -> tuple[ganaug.LabelledImages, ganaug.LabelledImages]:
@@ -62,17 +35,21 @@ def load_split(dataset: str) -> tuple[ganaug.LabelledImages, ganaug.LabelledImag
             ganaug.load_dataset(dataset, root=root, train=False))
 
 
-def reference_model(dataset: str, train, epochs: int) -> nn.Module:
+def reference_model(dataset: str, train, epochs: int) -> SmallCNN:
+    """ganaug's SmallCNN trained on the real training split, cached in benchmarks/results/."""
     cache = ROOT / "benchmarks" / "results" / f"reference_cnn_{dataset}_e{epochs}.pt"
-    model = reference_cnn(train.image_shape[0], train.num_classes)
-    if not cache.exists():
-        model = train_reference(train, epochs)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), cache)
-        return model
-    model(train.images[:2])  # materialise the lazy layer before loading
-    model.load_state_dict(torch.load(cache, weights_only=True))
-    return model.eval()
+    if cache.exists():
+        model = SmallCNN(train.image_shape[0], train.num_classes, classes=train.classes)
+        model.load_state_dict(torch.load(cache, weights_only=True))
+        return model.eval()
+    model = train_classifier(train, epochs=epochs, seed=0)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), cache)
+    return model
+
+
+def predict(model, images: torch.Tensor) -> torch.Tensor:
+    return predict_proba(model, images).argmax(1)
 
 
 def quality_report(gen, dataset: str, per_class: int = 500, epochs: int = 2) -> dict:

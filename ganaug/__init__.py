@@ -1,11 +1,18 @@
 """ganaug: class-conditional GAN data augmentation for small labelled image datasets."""
 from .checkpoint import CheckpointError, load_generator
+from .classifier import SmallCNN, predict_proba, train_classifier
 from .datasets import DatasetNotFoundError, LabelledImages, load_dataset, stratified_subset, train_val_split
+from .filtering import ConfidenceFilter, DiscriminatorFilter, FilterQuotaError
+from .mixing import MixedBatchSampler, MixedDataset, concat_datasets
 from .models import ConditionalGenerator
+from .synthetic import SyntheticDataset
 from .training import TrainConfig, TrainingDivergedError, fit
+from .transforms import AlbumentationsAdapter, ToGanaugTensor
 
 __version__ = "0.1.0"
 __all__ = [
-    "CheckpointError", "ConditionalGenerator", "DatasetNotFoundError", "LabelledImages", "TrainConfig",
-    "TrainingDivergedError", "fit", "load_dataset", "load_generator", "stratified_subset", "train_val_split",
+    "AlbumentationsAdapter", "CheckpointError", "ConditionalGenerator", "ConfidenceFilter", "DatasetNotFoundError",
+    "DiscriminatorFilter", "FilterQuotaError", "LabelledImages", "MixedBatchSampler", "MixedDataset", "SmallCNN",
+    "SyntheticDataset", "ToGanaugTensor", "TrainConfig", "TrainingDivergedError", "concat_datasets", "fit",
+    "load_dataset", "load_generator", "predict_proba", "stratified_subset", "train_classifier", "train_val_split",
 ]

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
+from ._blocks import run_in_blocks
 from ._checks import check_choice, check_int, fail
 
 ARCHS = ("mlp", "dcgan")
@@ -50,29 +51,22 @@ class ConditionalGenerator(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def sample(self, n: int, labels: Any = None, seed: int | None = None, batch_size: int = 1024
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, n: int, labels: Any = None, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Generate ``n`` images; returns CPU tensors ``(images (n, C, H, W) in [-1, 1], labels (n,))``.
 
         ``labels``: ``None`` cycles through the classes (balanced), an int draws one class, a
         sequence/tensor of ``n`` class indices draws exactly those. The same ``seed`` gives the same
-        images whatever ``batch_size``.
+        images, bit for bit.
         """
         n = check_int("n", n, minimum=1)
-        batch_size = check_int("batch_size", batch_size, minimum=1)
         y = self.expand_labels(n, labels)
         rng = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         z = torch.randn(n, self.z_dim, generator=rng)  # (n, z_dim), drawn on CPU for determinism
         was_training = self.training
         self.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, n, batch_size):
-                zb = z[start:start + batch_size].to(self.device)
-                yb = y[start:start + batch_size].to(self.device)
-                out.append(self(zb, yb).float().cpu())
+        images = run_in_blocks(self, z, y, device=self.device)  # (n, C, H, W) float32 CPU
         self.train(was_training)
-        return torch.cat(out), y
+        return images, y
 
     def expand_labels(self, n: int, labels: Any) -> torch.Tensor:
         """Turn the ``labels`` argument of :meth:`sample` into an int64 tensor of shape (n,)."""

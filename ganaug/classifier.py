@@ -1,0 +1,152 @@
+"""A small CNN image classifier: quality filtering of generated samples, metrics and benchmarks.
+
+Works on any (C, H, W) image of 8..64 pixels and any number of classes: two conv blocks with 2x2
+pooling, a third conv, then global average pooling, so the head does not depend on the image size.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ._checks import check_float, check_int, fail
+from .checkpoint import default_device
+from .datasets import LabelledImages
+
+
+class SmallCNN(nn.Module):
+    """Conv classifier for images (B, C, H, W) in ganaug's [-1, 1]; returns logits (B, num_classes).
+
+    ``classes`` (optional) records which class names the outputs stand for, so that code reusing the
+    model (e.g. :class:`~ganaug.filtering.ConfidenceFilter`) can check it against a generator.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, width: int = 32, dropout: float = 0.25,
+                 classes: Sequence[str] | None = None):
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        self.num_classes = check_int("num_classes", num_classes, minimum=1)
+        w = check_int("width", width, minimum=1)
+        check_float("dropout", dropout, 0.0, 1.0)
+        if classes is not None and len(classes) != num_classes:
+            fail("classes", f"{num_classes} class names (one per output)", list(classes),
+                 "Pass one name per class, or leave classes=None.")
+        self.classes = [str(c) for c in classes] if classes is not None else None
+
+        def block(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.features = nn.Sequential(
+            *block(in_channels, w), *block(w, w), nn.MaxPool2d(2),  # (B, w, H/2, W/2)
+            *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),  # (B, 2w, H/4, W/4)
+            *block(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, 4w)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, C, H, W) -> logits (B, K)
+        return self.head(self.features(x))
+
+
+def _first_item_shape(data) -> tuple[int, ...]:
+    image, _ = data[0]
+    if not isinstance(image, torch.Tensor):
+        fail("data", "items (image tensor (C, H, W), label)", type(image).__name__,
+             "Give the dataset a transform that returns tensors, e.g. ganaug.transforms.ToGanaugTensor().",
+             TypeError)
+    if image.ndim != 3 or not 8 <= min(image.shape[1:]) <= max(image.shape[1:]) <= 64:
+        fail("data", "image tensors (C, H, W) of 8..64 pixels", tuple(image.shape),
+             "Resize the images into that range.")
+    return tuple(image.shape)
+
+
+def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str | torch.device | None = None,
+                     batch_size: int = 64, lr: float = 1e-3, width: int = 32,
+                     num_classes: int | None = None) -> SmallCNN:
+    """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
+
+    ``data``: a :class:`~ganaug.datasets.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
+    label)`` items (e.g. a :class:`~ganaug.mixing.MixedDataset`); its ``classes`` attribute gives the
+    number of outputs unless ``num_classes`` is passed. Seeded: the same seed gives the same weights
+    on CPU; the global torch RNG is left untouched. ``device``: ``None`` = cuda if available.
+    """
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_float("lr", lr, 0.0, low_open=True)
+    seed = check_int("seed", seed)
+    if not (hasattr(data, "__getitem__") and hasattr(data, "__len__")) or len(data) == 0:
+        fail("data", "a non-empty dataset of (image, label) items", type(data).__name__,
+             "Pass a LabelledImages or another map-style dataset.", TypeError)
+    classes = getattr(data, "classes", None)
+    if num_classes is None:
+        if classes is None:
+            fail("num_classes", "the number of classes (the dataset has no `classes` attribute)", None,
+                 "Pass num_classes=K.")
+        num_classes = len(classes)
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    c = _first_item_shape(data)[0]
+    device = torch.device(device) if device is not None else default_device()
+    plain = isinstance(data, LabelledImages) and data.transform is None and data.target_transform is None
+
+    # Everything random (init, dropout, shuffling) under a forked, seeded global RNG.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        names = classes if classes is not None and len(classes) == num_classes else None
+        model = SmallCNN(c, num_classes, width=width, classes=names).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        shuffle_rng = torch.Generator().manual_seed(seed)
+        if plain:  # in-memory tensors: index them directly, no DataLoader overhead
+            x_all, y_all = data.images, data.targets
+            batches = lambda: (  # noqa: E731
+                (x_all[idx], y_all[idx]) for idx in torch.randperm(len(data), generator=shuffle_rng).split(batch_size))
+        else:
+            loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=shuffle_rng)
+            batches = lambda: iter(loader)  # noqa: E731
+        model.train()
+        for _ in range(epochs):
+            for x, y in batches():
+                x, y = x.to(device), torch.as_tensor(y).to(device)
+                if int(y.max()) >= num_classes or int(y.min()) < 0:
+                    fail("data", f"labels in [0, {num_classes - 1}]", int(y.max()),
+                         "Pass num_classes matching the labels.")
+                loss = nn.functional.cross_entropy(model(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    return model.eval()
+
+
+def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch.Tensor:
+    """Class probabilities (N, K) float32 on CPU for images (N, C, H, W) in [-1, 1] (or a LabelledImages).
+
+    Runs in eval mode on the model's device, in batches of ``batch_size``; the model's mode is restored.
+    """
+    if isinstance(images, LabelledImages):
+        images = images.images
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        fail("images", "a tensor (N, C, H, W) or a LabelledImages",
+             tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__,
+             "Stack the images into one tensor.", TypeError)
+    expected_c = getattr(model, "in_channels", images.shape[1])
+    if images.shape[1] != expected_c:
+        fail("images", f"{expected_c} channel(s), as the model was trained on", images.shape[1],
+             "Pass images of the model's channel count.")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            logits = model(images[start:start + batch_size].to(device))  # (b, K)
+            out.append(torch.softmax(logits.float(), dim=1).cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, getattr(model, "num_classes", 0))
+
+
+def accuracy(model: nn.Module, data: LabelledImages) -> float:
+    """Top-1 accuracy of ``model`` on a :class:`~ganaug.datasets.LabelledImages` (its transforms unused)."""
+    if not isinstance(data, LabelledImages):
+        fail("data", "a LabelledImages", type(data).__name__, "Load it with ganaug.load_dataset(...).", TypeError)
+    pred = predict_proba(model, data.images).argmax(dim=1)
+    return float((pred == data.targets).float().mean())

@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from ganaug.classifier import SmallCNN, accuracy, predict_proba, train_classifier
+from ganaug.datasets import LabelledImages, train_val_split
+from ganaug.models import build_generator, default_spec
+from ganaug.synthetic import SyntheticDataset
+
+from conftest import state_equal
+
+
+@pytest.mark.parametrize("shape, k", [((1, 8, 8), 10), ((3, 64, 64), 2), ((3, 13, 29), 7), ((1, 28, 28), 1)])
+def test_any_shape_and_class_count(shape, k):
+    model = SmallCNN(shape[0], k, width=4).eval()
+    assert model(torch.zeros(2, *shape)).shape == (2, k)
+
+
+def test_learns_digits(digits):
+    train, val = train_val_split(digits, 0.2, seed=0)
+    model = train_classifier(train, epochs=2, seed=0, device="cpu", width=8)
+    assert not model.training and model.classes == digits.classes
+    assert accuracy(model, val) > 0.6  # chance is 0.1
+
+
+def test_training_is_seeded(tiny):
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    model = train_classifier(tiny, epochs=2, seed=0, device="cpu", width=4, batch_size=8)
+    assert torch.equal(before, torch.get_rng_state())  # the caller's RNG is untouched
+    again = train_classifier(tiny, epochs=2, seed=0, device="cpu", width=4, batch_size=8)
+    other = train_classifier(tiny, epochs=2, seed=1, device="cpu", width=4, batch_size=8)
+    assert state_equal(model, again) and not state_equal(model, other)
+
+
+def test_predict_proba(digits):
+    model = SmallCNN(1, 10, width=4)
+    model.train()
+    probs = predict_proba(model, digits.images[:37], batch_size=16)
+    assert probs.shape == (37, 10) and torch.allclose(probs.sum(1), torch.ones(37))
+    assert model.training  # mode restored
+    assert torch.equal(predict_proba(model, digits.subset(range(37))), probs)
+
+
+def test_trains_through_any_dataset(tiny):
+    flipped = LabelledImages(tiny.images, tiny.targets, tiny.classes, transform=lambda x: x.flip(-1))
+    model = train_classifier(flipped, epochs=1, device="cpu", width=4, batch_size=8)
+    assert model.num_classes == 4
+    pairs = torch.utils.data.TensorDataset(tiny.images, tiny.targets)
+    assert train_classifier(pairs, epochs=1, device="cpu", width=4, num_classes=4).num_classes == 4
+
+
+def test_bad_input(tiny):
+    with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
+        train_classifier(tiny, epochs=0)
+    with pytest.raises(ValueError, match=r"lr: expected a number in \(0.0"):
+        train_classifier(tiny, lr=-1)
+    pairs = torch.utils.data.TensorDataset(tiny.images, tiny.targets)
+    with pytest.raises(ValueError, match="num_classes: expected the number of classes"):
+        train_classifier(pairs)
+    with pytest.raises(ValueError, match=r"data: expected labels in \[0, 1\]"):
+        train_classifier(pairs, num_classes=2, epochs=1, device="cpu", width=2)
+    pil = SyntheticDataset(build_generator(default_spec("mlp", (1, 8, 8), ["a", "b"], z_dim=4, width=2)),
+                           size=8, output_format="pil")
+    with pytest.raises(TypeError, match=r"data: expected items \(image tensor"):
+        train_classifier(pil, epochs=1)
+    with pytest.raises(ValueError, match="images: expected 1 channel"):
+        predict_proba(SmallCNN(1, 4, width=2), torch.zeros(2, 3, 8, 8))
+    with pytest.raises(TypeError, match=r"images: expected a tensor \(N, C, H, W\)"):
+        predict_proba(SmallCNN(1, 4, width=2), [1, 2])
+    with pytest.raises(ValueError, match="classes: expected 4 class names"):
+        SmallCNN(1, 4, classes=["a"])
