@@ -15,4 +15,14 @@ __all__ = [
     "DiscriminatorFilter", "FilterQuotaError", "LabelledImages", "MixedBatchSampler", "MixedDataset", "SmallCNN",
     "SyntheticDataset", "ToGanaugTensor", "TrainConfig", "TrainingDivergedError", "concat_datasets", "fit",
     "load_dataset", "load_generator", "predict_proba", "stratified_subset", "train_classifier", "train_val_split",
+    "GANOversampler",
 ]
+
+
+def __getattr__(name):
+    # GANOversampler needs imbalanced-learn (pip install "ganaug[imblearn]"); import it only when asked for.
+    if name == "GANOversampler":
+        from .oversampling import GANOversampler
+
+        return GANOversampler
+    raise AttributeError(f"module 'ganaug' has no attribute {name!r}")

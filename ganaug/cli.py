@@ -49,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganaug", description="Class-conditional GAN data augmentation.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,demo,evaluate}")
 
     p = sub.add_parser("train", help="train a conditional GAN", description="Train a class-conditional GAN; "
                        "writes OUT/checkpoint.pt, OUT/generator.pt and OUT/samples/*.png.")
@@ -76,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=DEMO_STEPS, help=f"generator updates (default {DEMO_STEPS})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("evaluate", help="sample-quality report: FID/KID, precision/recall, CAS, mode collapse",
+                       description="Score a generator against real data in the feature space of a small CNN "
+                       "trained on the real training split (cached): FID, KID, precision/recall, "
+                       "density/coverage (each next to its real-test floor), classification accuracy score, "
+                       "and per-class mode collapse / memorisation. Prints a table and writes JSON.")
+    p.add_argument("--checkpoint", required=True, help="generator.pt or checkpoint.pt written by ganaug")
+    p.add_argument("--dataset", default="digits", help="digits (seeded 70/30 split), mnist, fashion-mnist "
+                   "(official train/test), or a folder with one sub-folder per class (seeded 70/30 split)")
+    p.add_argument("--root", default=None, help="folder holding MNIST/FashionMNIST (default: $GANAUG_DATA or ./data)")
+    p.add_argument("--download", action="store_true", help="download MNIST/Fashion-MNIST if missing")
+    p.add_argument("--n", type=int, default=None, help="generated images (default: as many as the test split)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, the feature extractor, sampling, CAS")
+    p.add_argument("--out", default=None, help="JSON report (default: CHECKPOINT.eval.json)")
+    p.add_argument("--feature-epochs", type=int, default=None, help="feature extractor epochs (default: by data size)")
+    p.add_argument("--cas-epochs", type=int, default=10, help="epochs of the CAS classifiers (default 10)")
+    p.add_argument("--cas-per-class", type=int, default=None,
+                   help="generated images per class for CAS (default: the mean training images per class)")
+    p.add_argument("--no-cas", action="store_true", help="skip the classification accuracy score")
+    p.add_argument("--cache-dir", default=None, help="feature extractor cache (default: $GANAUG_CACHE or ~/.cache/ganaug)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -83,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "demo": _demo}[args.command](args)
+        return {"train": _train, "sample": _sample, "demo": _demo, "evaluate": _evaluate}[args.command](args)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as err:
         print(f"ganaug {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -153,6 +175,27 @@ def _demo(args) -> int:
     print(f"generated digits (one row per class): {out / 'samples' / 'final.png'}")
     print(f"generator: {out / 'generator.pt'}  (sample more: ganaug sample --checkpoint "
           f"{out / 'generator.pt'} --n 100 --out grid.png)")
+    return 0
+
+
+def _evaluate(args) -> int:
+    import json
+
+    from .checkpoint import load_generator
+    from .evaluate import evaluate, format_report
+    from .features import load_split
+
+    out = Path(args.out) if args.out is not None else Path(str(args.checkpoint) + ".eval.json")
+    gen = load_generator(args.checkpoint, device=args.device)
+    train, test = load_split(args.dataset, root=args.root, seed=args.seed, download=args.download)
+    report = evaluate(gen, train, test, n=args.n, seed=args.seed, feature_epochs=args.feature_epochs,
+                      cache_dir=args.cache_dir, cas=not args.no_cas, cas_per_class=args.cas_per_class,
+                      cas_epochs=args.cas_epochs, device=args.device, progress=not args.no_progress)
+    report = {"checkpoint": str(args.checkpoint), **report, "dataset": args.dataset}
+    print(format_report(report))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"report: {out}")
     return 0
 
 

@@ -276,10 +276,13 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
 def _progress(enabled: bool, cfg: TrainConfig, start: int):
     if not enabled:
         return None
+    import sys
+
     from tqdm.auto import tqdm
 
+    # In a log file (no terminal) redraw rarely, so CI logs get a line every 30 s, not every step.
     return tqdm(total=cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step",
-                dynamic_ncols=True)
+                dynamic_ncols=True, mininterval=0.1 if sys.stderr.isatty() else 30.0)
 
 
 def _mode_seeking(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
