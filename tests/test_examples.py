@@ -15,3 +15,18 @@ def test_train_save_sample(tmp_path, capsys):
     path = load("train_save_sample").main(["--steps", "3", "--out", str(tmp_path), "--label", "4"])
     assert path.exists()
     assert "fresh process: 10 images of class '4', shape (10, 1, 8, 8)" in capsys.readouterr().out
+
+
+def test_drop_in_mnist(mnist_root, tmp_path, capsys):
+    import ganaug
+    from conftest import tiny_config
+
+    data = ganaug.load_dataset("mnist", root=mnist_root, n_per_class=2)
+    gen, _ = ganaug.fit(data, tiny_config(batch_size=8), progress=False)
+    gen.save(tmp_path / "g.pt")
+    module = load("drop_in_mnist")
+    args = ["--root", str(mnist_root), "--train-images", "64", "--epochs", "1", "--test-images", "100"]
+    assert 0 <= module.main(args) <= 1
+    assert 0 <= module.main(args + ["--generator", str(tmp_path / "g.pt")]) <= 1
+    out = capsys.readouterr().out
+    assert "training items per epoch: 64;" in out and "training items per epoch: 128;" in out
