@@ -250,7 +250,8 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
             sums = dict.fromkeys(sums, 0.0)
             count = 0
             if bar is not None:
-                bar.set_postfix(d_loss=f"{history[-1]['d_loss']:.3f}", g_loss=f"{history[-1]['g_loss']:.3f}")
+                bar.set_postfix(d_loss=f"{history[-1]['d_loss']:.3f}", g_loss=f"{history[-1]['g_loss']:.3f}",
+                                refresh=False)
         if bar is not None:
             bar.update(1)
         if out is not None and cfg.sample_every and step % cfg.sample_every == 0:
