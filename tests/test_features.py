@@ -101,3 +101,14 @@ def test_errors(train):
         extract_features(cnn, torch.zeros(2, 3, 8, 8))
     with pytest.raises(TypeError, match=r"images: expected a tensor \(N, C, H, W\) or a LabelledImages"):
         extract_features(cnn, [0])
+
+
+def test_shipped_mnist_weights_are_used(mnist_root, tmp_path):
+    from ganaug.classifier import accuracy
+    from ganaug.features import SHIPPED_WEIGHTS, feature_extractor, load_split
+
+    train, test = load_split("mnist", root=mnist_root)
+    model = feature_extractor(train, seed=0, cache_dir=tmp_path, device="cpu")
+    assert Path(model.cache_file).parent == SHIPPED_WEIGHTS  # no training, nothing cached
+    assert not (tmp_path / "feature_extractors").exists()
+    assert accuracy(model, test.subset(range(2000))) > 0.97
