@@ -14,7 +14,8 @@ import time
 
 import ganaug
 from _common import ROOT, machine, write_json
-from sample_quality import load_split, quality_report
+from ganaug.features import load_split
+from sample_quality import quality_report
 
 
 def main() -> None:

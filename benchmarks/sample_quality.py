@@ -2,7 +2,7 @@
 
     python benchmarks/sample_quality.py --checkpoint runs/mnist_full/generator.pt --dataset mnist
 
-* accuracy: ganaug's SmallCNN trained on the real training split (cached in benchmarks/results/)
+* accuracy: ganaug's SmallCNN trained on the real training split (cached like `ganaug evaluate`'s extractor)
   classifies generated images; the score is how often it agrees with the label the generator was
   asked for (the same CNN's accuracy on the real test split is printed as the
   ceiling).
@@ -19,33 +19,17 @@ from pathlib import Path
 import torch
 
 import ganaug
-from ganaug.classifier import SmallCNN, predict_proba, train_classifier
+from ganaug.classifier import SmallCNN, predict_proba
+from ganaug.features import feature_extractor, load_split
 from ganaug.metrics import diversity_ratio
-from _common import ROOT, mnist_root, write_json
+from _common import mnist_root, write_json
 
 COLLAPSE_BELOW = 0.5
 
 
-def load_split(dataset: str) -> tuple[ganaug.LabelledImages, ganaug.LabelledImages]:
-    """(train, test): MNIST's official split, or a seeded 70/30 split of the embedded digits."""
-    if dataset == "digits":
-        return ganaug.train_val_split(ganaug.load_dataset("digits"), 0.3, seed=0)
-    root = mnist_root()
-    return (ganaug.load_dataset(dataset, root=root, train=True),
-            ganaug.load_dataset(dataset, root=root, train=False))
-
-
-def reference_model(dataset: str, train, epochs: int) -> SmallCNN:
-    """ganaug's SmallCNN trained on the real training split, cached in benchmarks/results/."""
-    cache = ROOT / "benchmarks" / "results" / f"reference_cnn_{dataset}_e{epochs}.pt"
-    if cache.exists():
-        model = SmallCNN(train.image_shape[0], train.num_classes, classes=train.classes)
-        model.load_state_dict(torch.load(cache, weights_only=True))
-        return model.eval()
-    model = train_classifier(train, epochs=epochs, seed=0)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), cache)
-    return model
+def reference_model(train, epochs: int) -> SmallCNN:
+    """ganaug's SmallCNN trained on the real training split (seed 0), cached like `ganaug evaluate`'s."""
+    return feature_extractor(train, seed=0, epochs=epochs, device="cpu")
 
 
 def predict(model, images: torch.Tensor) -> torch.Tensor:
@@ -54,8 +38,8 @@ def predict(model, images: torch.Tensor) -> torch.Tensor:
 
 def quality_report(gen, dataset: str, per_class: int = 500, epochs: int = 2) -> dict:
     """Reference-CNN accuracy on generated images and per-class diversity ratio vs real test images."""
-    train, test = load_split(dataset)
-    model = reference_model(dataset, train, epochs)
+    train, test = load_split(dataset, root=mnist_root(), seed=0)
+    model = reference_model(train, epochs)
     real_acc = (predict(model, test.images) == test.targets).double().mean().item()
     labels = torch.arange(gen.num_classes).repeat_interleave(per_class)
     fake, y = gen.sample(len(labels), labels=labels, seed=0)

@@ -1,6 +1,8 @@
 """Labelled image data in one normalisation: float32 (N, C, H, W) in [-1, 1] plus class names."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -272,6 +274,14 @@ def _from_torch_dataset(ds, classes) -> LabelledImages:
     classes = classes if classes is not None else getattr(ds, "classes", None)
     return from_arrays(np.stack(images), np.asarray(labels), classes=classes,
                        name=type(ds).__name__)
+
+
+def fingerprint(data: LabelledImages) -> str:
+    """16 hex digits of the SHA-256 of the images (float32), labels, shape and class names."""
+    h = hashlib.sha256(json.dumps({"shape": list(data.images.shape), "classes": data.classes}).encode())
+    h.update(data.images.detach().cpu().to(torch.float32).contiguous().numpy())
+    h.update(data.targets.detach().cpu().to(torch.int64).contiguous().numpy())
+    return h.hexdigest()[:16]
 
 
 def stratified_subset(data: LabelledImages, n_per_class: int, seed: int = 0) -> LabelledImages:

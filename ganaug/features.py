@@ -10,7 +10,6 @@ Numbers computed with different extractors (another seed, epochs or dataset) are
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ import torch
 from ._checks import check_int, fail
 from .checkpoint import VERSION, CheckpointError, atomic_save, default_device, safe_load
 from .classifier import SmallCNN, train_classifier
-from .datasets import LabelledImages, load_dataset, train_val_split
+from .datasets import LabelledImages, fingerprint, load_dataset, train_val_split  # noqa: F401 (fingerprint re-exported)
 
 FORMAT = "ganaug.feature_extractor"
 OFFICIAL_SPLITS = ("mnist", "fashion-mnist")
@@ -41,14 +40,6 @@ def default_cache_dir() -> Path:
 def default_epochs(n_train: int) -> int:
     """About 30 000 image presentations, between 3 and 30 epochs (digits: 23, MNIST: 3)."""
     return max(3, min(30, 30_000 // max(1, n_train)))
-
-
-def fingerprint(data: LabelledImages) -> str:
-    """16 hex digits of the SHA-256 of the images (float32), labels, shape and class names."""
-    h = hashlib.sha256(json.dumps({"shape": list(data.images.shape), "classes": data.classes}).encode())
-    h.update(data.images.detach().cpu().to(torch.float32).contiguous().numpy())
-    h.update(data.targets.detach().cpu().to(torch.int64).contiguous().numpy())
-    return h.hexdigest()[:16]
 
 
 def load_split(source: Any = "digits", *, root=None, seed: int = 0, download: bool = False

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import dataclasses
 import json
 import time
@@ -15,7 +14,7 @@ import torch
 from ._checks import check_choice, check_float, check_int, fail
 from .augment import diff_augment, parse_policy
 from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, default_device, safe_load
-from .datasets import LabelledImages, load_dataset
+from .datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
 from .models import ARCHS, ConditionalGenerator, build_discriminator, build_generator, default_spec
 
@@ -150,14 +149,14 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
     rng = torch.Generator().manual_seed(cfg.seed)  # every random draw of training comes from here
     step, history = 0, []
-    fingerprint = _fingerprint(data)
+    data_id = fingerprint(data)
     ckpt_path = out / "checkpoint.pt" if out is not None else None
     if resume:
         src = Path(resume) if not isinstance(resume, bool) else ckpt_path
         if src is None:
             fail("resume", "a checkpoint path, or out_dir together with resume=True", resume,
                  "Pass out_dir=... or resume='path/to/checkpoint.pt'.")
-        step, history = _restore(src, cfg, fingerprint, G, D, G_ema, opt_g, opt_d, rng)
+        step, history = _restore(src, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng)
     images, targets = data.images.to(device), data.targets.to(device)  # (N, C, H, W), (N,)
     n = images.shape[0]
     last_good = step if resume else None
@@ -180,7 +179,7 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
         for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
             check_finite(net.state_dict(), name)
         atomic_save({"format": CHECKPOINT_FORMAT, "version": 1, "config": cfg.to_json(),
-                     "spec": json.dumps(spec), "data": json.dumps(fingerprint), "step": at_step,
+                     "spec": json.dumps(spec), "data": data_id, "step": at_step,
                      "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
                      "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
                      "rng": rng.get_state(), "history": json.dumps(history)}, ckpt_path)
@@ -337,12 +336,7 @@ def save_class_grid(gen: ConditionalGenerator, path, n_per_class: int = 10, seed
     return save_grid(images, path, nrow=n_per_class)
 
 
-def _fingerprint(data: LabelledImages) -> dict[str, Any]:
-    return {"n": len(data), "image_shape": list(data.image_shape), "classes": data.classes,
-            "sha1": hashlib.sha1(data.images.numpy().tobytes() + data.targets.numpy().tobytes()).hexdigest()}
-
-
-def _restore(path, cfg, fingerprint, G, D, G_ema, opt_g, opt_d, rng):
+def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng):
     ckpt = safe_load(path, expected=(CHECKPOINT_FORMAT,))
     try:
         saved = TrainConfig.from_json(ckpt["config"])
@@ -352,7 +346,7 @@ def _restore(path, cfg, fingerprint, G, D, G_ema, opt_g, opt_d, rng):
             changed = ", ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in ((k, *v) for k, v in diffs.items()))
             fail("config", "the checkpoint's settings (only steps/max_minutes/cadences may change)", changed,
                  "Resume with the original settings, or start a new out_dir.")
-        if json.loads(ckpt["data"]) != fingerprint:
+        if ckpt["data"] != data_id:
             fail("data", "the dataset the checkpoint was trained on", "a different dataset",
                  "Resume with the same data (same subset and seed), or start a new out_dir.")
         G.load_state_dict(ckpt["G"])
