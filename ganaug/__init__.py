@@ -1,7 +1,8 @@
 """ganaug: class-conditional GAN data augmentation for small labelled image datasets."""
 from .checkpoint import CheckpointError, load_generator
 from .classifier import SmallCNN, predict_proba, train_classifier
-from .datasets import DatasetNotFoundError, LabelledImages, load_dataset, stratified_subset, train_val_split
+from .datasets import (DatasetNotFoundError, LabelledImages, load_dataset, long_tailed_subset, stratified_subset,
+                       train_val_split)
 from .filtering import ConfidenceFilter, DiscriminatorFilter, FilterQuotaError
 from .mixing import MixedBatchSampler, MixedDataset, concat_datasets
 from .models import ConditionalGenerator
@@ -14,8 +15,8 @@ __all__ = [
     "AlbumentationsAdapter", "CheckpointError", "ConditionalGenerator", "ConfidenceFilter", "DatasetNotFoundError",
     "DiscriminatorFilter", "FilterQuotaError", "LabelledImages", "MixedBatchSampler", "MixedDataset", "SmallCNN",
     "SyntheticDataset", "ToGanaugTensor", "TrainConfig", "TrainingDivergedError", "concat_datasets", "fit",
-    "load_dataset", "load_generator", "predict_proba", "stratified_subset", "train_classifier", "train_val_split",
-    "GANOversampler",
+    "load_dataset", "load_generator", "long_tailed_subset", "predict_proba", "stratified_subset", "train_classifier",
+    "train_val_split", "GANOversampler",
 ]
 
 

@@ -5,6 +5,7 @@ pooling, a third conv, then global average pooling, so the head does not depend 
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Sequence
 
 import torch
@@ -62,15 +63,25 @@ def _first_item_shape(data) -> tuple[int, ...]:
 
 def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str | torch.device | None = None,
                      batch_size: int = 64, lr: float = 1e-3, width: int = 32,
-                     num_classes: int | None = None) -> SmallCNN:
+                     num_classes: int | None = None, steps: int | None = None,
+                     resample_each_epoch: bool = False) -> SmallCNN:
     """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
 
     ``data``: a :class:`~ganaug.datasets.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
     label)`` items (e.g. a :class:`~ganaug.mixing.MixedDataset`); its ``classes`` attribute gives the
     number of outputs unless ``num_classes`` is passed. Seeded: the same seed gives the same weights
     on CPU; the global torch RNG is left untouched. ``device``: ``None`` = cuda if available.
+    ``steps``: train for exactly this many batches instead (as many epochs as that takes), so that
+    datasets of different sizes get the same schedule. ``resample_each_epoch``: call
+    ``data.resample(epoch)`` before every epoch after the first (a :class:`~ganaug.mixing.MixedDataset`
+    or :class:`~ganaug.synthetic.SyntheticDataset` then serves fresh synthetic images each epoch).
     """
     epochs = check_int("epochs", epochs, minimum=1)
+    if steps is not None:
+        steps = check_int("steps", steps, minimum=1, fix="Pass steps >= 1, or steps=None to train by epochs.")
+    if resample_each_epoch and not callable(getattr(data, "resample", None)):
+        fail("resample_each_epoch", "a dataset with a resample(epoch) method", type(data).__name__,
+             "Pass a MixedDataset/SyntheticDataset, or resample_each_epoch=False.", TypeError)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     seed = check_int("seed", seed)
@@ -103,8 +114,14 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
             loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=shuffle_rng)
             batches = lambda: iter(loader)  # noqa: E731
         model.train()
-        for _ in range(epochs):
-            for x, y in batches():
+        done, epoch = 0, 0
+        while (done < steps) if steps is not None else (epoch < epochs):
+            if epoch > 0 and resample_each_epoch:
+                data.resample(epoch)
+            epoch += 1
+            # islice stops before fetching a batch the schedule will not use.
+            for x, y in itertools.islice(batches(), None if steps is None else steps - done):
+                done += 1
                 x, y = x.to(device), torch.as_tensor(y).to(device)
                 if int(y.max()) >= num_classes or int(y.min()) < 0:
                     fail("data", f"labels in [0, {num_classes - 1}]", int(y.max()),

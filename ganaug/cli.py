@@ -1,7 +1,8 @@
-"""The ``ganaug`` command: train, sample, demo."""
+"""The ``ganaug`` command: train, sample, demo, evaluate, benchmark."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from .checkpoint import CheckpointError
 
 DEMO_STEPS = 1500
+DEMO_CLF_STEPS = 300
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -49,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganaug", description="Class-conditional GAN data augmentation.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,demo,evaluate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,demo,evaluate,benchmark}")
 
     p = sub.add_parser("train", help="train a conditional GAN", description="Train a class-conditional GAN; "
                        "writes OUT/checkpoint.pt, OUT/generator.pt and OUT/samples/*.png.")
@@ -69,11 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="grid.png or samples.npz")
     p.add_argument("--device", default=None)
 
-    p = sub.add_parser("demo", help="train on the embedded digits and write a sample grid",
-                       description="Train a conditional GAN on scikit-learn's embedded digits and write a "
-                       "picture of generated digits (one row per class).")
+    p = sub.add_parser("demo", help="train on the embedded digits, write a sample grid, compare classifiers",
+                       description="Train a conditional GAN on scikit-learn's embedded digits (70%% split), write a "
+                       "picture of generated digits (one row per class), then train a small CNN with and "
+                       "without the synthetic digits and print their accuracy on the held-out 30%%.")
     p.add_argument("--out", default="ganaug-demo", help="output folder (default: ganaug-demo)")
     p.add_argument("--steps", type=int, default=DEMO_STEPS, help=f"generator updates (default {DEMO_STEPS})")
+    p.add_argument("--clf-steps", type=int, default=DEMO_CLF_STEPS,
+                   help=f"classifier batches per comparison (default {DEMO_CLF_STEPS})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
 
@@ -98,14 +103,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default=None, help="feature extractor cache (default: $GANAUG_CACHE or ~/.cache/ganaug)")
     p.add_argument("--device", default=None)
     p.add_argument("--no-progress", action="store_true")
+
+    _add_benchmark_parser(sub)
     return parser
+
+
+def _add_benchmark_parser(sub) -> None:
+    from .benchmark import METHODS, BenchmarkConfig
+
+    d = BenchmarkConfig()
+    p = sub.add_parser("benchmark", help="downstream accuracy with and without GAN augmentation, over sizes and seeds",
+                       description="Train a classifier on seeded labelled subsets with and without GAN / "
+                       "classical augmentation and report mean, 95%% CI and paired tests. Resumable: finished "
+                       "runs are kept in OUT/results.csv and skipped when the command is run again.")
+    p.add_argument("--out", required=True, help="results folder (results.csv, results.md, results.png, gans/)")
+    p.add_argument("--quick", action="store_true",
+                   help="embedded digits, small budgets: a few minutes on 2 CPU cores (other flags override it)")
+    p.add_argument("--report-only", action="store_true", help="only regenerate results.md/png from results.csv")
+    p.add_argument("--dataset", default=None, help=f"mnist (official split), digits, fashion-mnist (default {d.dataset})")
+    p.add_argument("--root", default=None, help="folder holding MNIST (default: $GANAUG_DATA or ./data)")
+    p.add_argument("--download", action="store_true", help="download MNIST/Fashion-MNIST if missing")
+    p.add_argument("--sizes", type=int, nargs="+", default=None, help="labelled images per class; 0 = full training set")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (one subset + GAN + classifiers each)")
+    p.add_argument("--methods", nargs="+", default=None, help="subset of: " + " ".join(METHODS))
+    p.add_argument("--eval-split", default=None, help="test (default) or val (held out of the training split, for tuning)")
+    p.add_argument("--gan-arch", default=None, help=f"mlp or dcgan (default {d.gan_arch})")
+    p.add_argument("--gan-width", type=int, default=None)
+    p.add_argument("--gan-steps", type=int, default=None, help=f"GAN generator steps per cell (default {d.gan_steps})")
+    p.add_argument("--gan-minutes", type=float, default=None, help="wall-clock cap per GAN")
+    p.add_argument("--clf-steps", type=int, default=None, help=f"classifier batches, every method (default {d.clf_steps})")
+    p.add_argument("--clf-width", type=int, default=None)
+    p.add_argument("--synthetic-share", type=float, default=None, help=f"default {d.synthetic_share}")
+    p.add_argument("--filter-keep", type=float, default=None,
+                   help=f"per class, keep this most-confident fraction of GAN samples (default {d.filter_keep})")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "demo": _demo, "evaluate": _evaluate}[args.command](args)
+        return {"train": _train, "sample": _sample, "demo": _demo, "evaluate": _evaluate,
+                "benchmark": _benchmark}[args.command](args)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as err:
         print(f"ganaug {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -127,13 +167,15 @@ def _train(args) -> int:
     cfg.validate()
     data = load_dataset(args.dataset, root=args.root, download=args.download, n_per_class=args.n_per_class,
                         seed=args.seed)
-    print(f"training {cfg.arch}/{cfg.loss} on {data.name}: {len(data)} images of shape {data.image_shape}, "
-          f"{data.num_classes} classes")
+    # Under torchrun every process runs this; only rank 0 talks.
+    say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
+    say(f"training {cfg.arch}/{cfg.loss} on {data.name}: {len(data)} images of shape {data.image_shape}, "
+        f"{data.num_classes} classes")
     gen, history = fit(data, cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
     out = Path(args.out)
     last = history[-1] if history else {}
-    print(f"done: step {last.get('step', '?')}, generator: {out / 'generator.pt'}, "
-          f"checkpoint: {out / 'checkpoint.pt'}, samples: {out / 'samples' / 'final.png'}")
+    say(f"done: step {last.get('step', '?')}, generator: {out / 'generator.pt'}, "
+        f"checkpoint: {out / 'checkpoint.pt'}, samples: {out / 'samples' / 'final.png'}")
     return 0
 
 
@@ -163,18 +205,29 @@ def _sample(args) -> int:
 
 
 def _demo(args) -> int:
-    from .datasets import load_dataset
+    from .benchmark import BenchmarkConfig, compare_methods
+    from .features import load_split
     from .training import TrainConfig, fit
 
-    data = load_dataset("digits")
+    # The GAN and the classifiers see the 70% training split only; the 30% test split scores them.
+    train, test = load_split("digits", seed=args.seed)
     out = Path(args.out)
     cfg = TrainConfig(steps=args.steps, seed=args.seed, sample_every=max(1, args.steps // 5))
     print(f"ganaug demo: training a conditional {cfg.arch} GAN on scikit-learn digits "
-          f"({len(data)} images, 8x8, {data.num_classes} classes) for {cfg.steps} steps")
-    gen, _ = fit(data, cfg, out_dir=out, progress=not args.no_progress)
+          f"({len(train)} training images, 8x8, {train.num_classes} classes) for {cfg.steps} steps")
+    gen, _ = fit(train, cfg, out_dir=out, progress=not args.no_progress)
     print(f"generated digits (one row per class): {out / 'samples' / 'final.png'}")
     print(f"generator: {out / 'generator.pt'}  (sample more: ganaug sample --checkpoint "
           f"{out / 'generator.pt'} --n 100 --out grid.png)")
+    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, device="cpu")
+    print(f"training a small CNN ({bench.clf_steps} batches of 64) with and without synthetic digits ...")
+    scores = compare_methods(train, test, gen, ("real", "real+gan", "cas"), bench, seed=args.seed)
+    names = {"real": "real only", "real+gan": "real + synthetic (half of every batch)",
+             "cas": "synthetic only (CAS)"}
+    print(f"\n{'training data':40} test accuracy ({len(test)} held-out digits, seed {args.seed})")
+    for m, r in scores.items():
+        print(f"{names[m]:40} {r['accuracy']:.4f}")
+    print("\nOne seed; for means, confidence intervals and small labelled sets run: ganaug benchmark --quick --out bench")
     return 0
 
 
@@ -196,6 +249,31 @@ def _evaluate(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"report: {out}")
+    return 0
+
+
+def _benchmark(args) -> int:
+    import dataclasses
+
+    from .benchmark import BenchmarkConfig, quick_config, run_benchmark
+    from .report import write_report
+
+    if not args.report_only:
+        base = quick_config() if args.quick else BenchmarkConfig()
+        given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
+                                                 "gan_width", "gan_steps", "gan_minutes", "clf_steps", "clf_width",
+                                                 "synthetic_share", "filter_keep", "device")
+                 if getattr(args, f) is not None}
+        for f in ("sizes", "seeds", "methods"):
+            if f in given:
+                given[f] = tuple(given[f])
+        cfg = dataclasses.replace(base, download=args.download, **given).validate()
+        print(f"ganaug benchmark: {cfg.dataset}, sizes {list(cfg.sizes)} per class, seeds {list(cfg.seeds)}, "
+              f"methods {list(cfg.methods)}, setting {cfg.setting()} -> {args.out}")
+        run_benchmark(cfg, args.out, progress=not args.no_progress)
+    paths = write_report(args.out)
+    print(paths["markdown"].read_text())
+    print(f"table: {paths['markdown']}  summary: {paths['summary']}  plot: {paths['plot']}  runs: {Path(args.out) / 'results.csv'}")
     return 0
 
 

@@ -292,12 +292,51 @@ def stratified_subset(data: LabelledImages, n_per_class: int, seed: int = 0) -> 
         worst = int(np.argmin(counts))
         fail("n_per_class", f"at most {min(counts)} (the smallest class, {data.classes[worst]!r}, "
              f"has {min(counts)} images)", n_per_class, "Lower n_per_class or use the full dataset.")
+    return _draw_per_class(data, [n_per_class] * data.num_classes, seed)
+
+
+def long_tail_counts(num_classes: int, ratio: float, n_max: int) -> list[int]:
+    """Per-class counts of an exponential long tail: ``round(n_max * ratio ** (-c / (K - 1)))`` for class c.
+
+    Class 0 gets ``n_max``, class K-1 gets ``n_max / ratio`` (rounded); ``ratio`` is the imbalance
+    ratio, largest / smallest class (Cui et al., 2019, "Class-balanced loss"; the long-tailed CIFAR
+    profile). Every class keeps at least one image, else a ValueError says how to fix it.
+    """
+    k = check_int("num_classes", num_classes, minimum=2, fix="A long tail needs at least 2 classes.")
+    ratio = check_float("ratio", ratio, 1.0, fix="Pass the imbalance ratio largest / smallest class, >= 1 "
+                        "(1 = balanced), e.g. ratio=10.")
+    n_max = check_int("n_max", n_max, minimum=1)
+    counts = [round(n_max * ratio ** (-c / (k - 1))) for c in range(k)]
+    if counts[-1] < 1:
+        fail("ratio", f"a ratio below {2 * n_max} with n_max={n_max}, so that the rarest class keeps an image",
+             ratio, "Lower the ratio or raise n_max.")
+    return counts
+
+
+def long_tailed_subset(data: LabelledImages, ratio: float, n_max: int, seed: int = 0) -> LabelledImages:
+    """A seeded long-tailed subset: class c gets ``long_tail_counts(K, ratio, n_max)[c]`` images.
+
+    Class 0 is the largest (``n_max`` images), the last class the smallest (``n_max / ratio``); the
+    images of each class are drawn without replacement by one RNG seeded with ``seed``.
+    """
+    counts = long_tail_counts(data.num_classes, ratio, n_max)
+    available = data.class_counts()
+    short = [c for c in range(data.num_classes) if counts[c] > available[c]]
+    if short:
+        c = short[0]
+        fail("n_max", f"a long tail that fits the data (class {data.classes[c]!r} has only {available[c]} "
+             f"images, the tail asks for {counts[c]})", n_max,
+             "Lower n_max, or use a larger dataset.")
+    return _draw_per_class(data, counts, seed)
+
+
+def _draw_per_class(data: LabelledImages, counts: Sequence[int], seed: Any) -> LabelledImages:
     from sklearn.utils import check_random_state
 
     y = data.targets.numpy()
-    # Every class contributes exactly n_per_class, drawn without replacement by one seeded RNG.
+    # Class c contributes exactly counts[c], drawn without replacement by one seeded RNG, class by class.
     rng = check_random_state(seed)
-    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), n_per_class, replace=False)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), counts[c], replace=False)
                           for c in range(data.num_classes)])
     return data.subset(np.sort(idx))
 

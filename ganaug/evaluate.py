@@ -19,7 +19,7 @@ from ._featurebank import FeatureBank
 from .cas import check_generator, classification_accuracy_score, real_data_accuracy
 from .classifier import accuracy
 from .collapse import mode_collapse_report
-from .datasets import LabelledImages
+from .datasets import LabelledImages, stratified_subset
 from .features import extract_features, feature_extractor
 from .fid import FeatureStats, frechet_distance
 from .kid import kid
@@ -62,7 +62,8 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
       of the training split (the reference), of the generated images and of the test split.
     * ``cas``: classification accuracy score (``cas_per_class`` generated images per class,
       default: the mean training images per class; ``cas_epochs``) and its ceiling
-      ``real_accuracy`` (same classifier and schedule on ``train_data``). ``cas=False`` skips it.
+      ``real_accuracy`` (same classifier and schedule on ``train_data``, or on a seeded subset of
+      ``cas_per_class`` real images per class when that is fewer). ``cas=False`` skips it.
     * ``mode_collapse``: :func:`~ganaug.collapse.mode_collapse_report` (pixel space).
     """
     t0 = time.time()
@@ -146,8 +147,12 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
             cas_report = classification_accuracy_score(generator, test_data, per, cas_epochs, seed,
                                                        width=cas_width, device=device)
             stage("CAS ceiling: classifier on real images")
-            real = real_data_accuracy(train_data, test_data, cas_epochs, seed, width=cas_width, device=device)
-            cas_report.update(real_accuracy=real["accuracy"], real_per_class_accuracy=real["per_class_accuracy"])
+            # As many real images per class as generated ones (a seeded subset when fewer than all).
+            ceiling = (stratified_subset(train_data, per, seed) if per < min(train_data.class_counts())
+                       else train_data)
+            real = real_data_accuracy(ceiling, test_data, cas_epochs, seed, width=cas_width, device=device)
+            cas_report.update(real_accuracy=real["accuracy"], real_per_class_accuracy=real["per_class_accuracy"],
+                              real_n_train=len(ceiling))
         stage("done")
 
     metrics = {

@@ -43,6 +43,16 @@ class SampleFilter:
                  "Pass the filter to SyntheticDataset(quality_filter=...), which prepares it.")
         return self.scores(images, labels) >= self.thresholds[labels]
 
+    def _per_class_cuts(self, images, labels, k: int, keep_fraction: float) -> torch.Tensor:
+        # Each class's cut keeps the top keep_fraction of its probe scores, so no class starves.
+        scores = self.scores(images, labels)
+        cuts = torch.full((k,), float("-inf"), dtype=torch.float64)
+        for c in range(k):
+            s = scores[labels == c]
+            if s.numel():
+                cuts[c] = torch.quantile(s, 1.0 - keep_fraction)
+        return cuts
+
     @staticmethod
     def _check_classes(what: str, classes, generator) -> None:
         if classes is not None and list(classes) != generator.classes:
@@ -53,6 +63,9 @@ class SampleFilter:
 class ConfidenceFilter(SampleFilter):
     """Keep a generated sample only if a classifier gives its intended class probability >= ``threshold``.
 
+    ``threshold=None``: instead calibrate one cut per class on probe samples so that about
+    ``keep_fraction`` of each class passes (the most confident ones); no class can starve.
+
     ``classifier``: a module mapping images (B, C, H, W) in [-1, 1] to logits (B, K) (or to
     probabilities with ``logits=False``), e.g. one from :func:`ganaug.classifier.train_classifier`.
     Leave it ``None`` and pass ``real`` (a LabelledImages) to have a :class:`~ganaug.classifier.SmallCNN`
@@ -60,9 +73,10 @@ class ConfidenceFilter(SampleFilter):
     copied to the generator's device and used in eval mode; the caller's model is left as it is.
     """
 
-    def __init__(self, classifier: nn.Module | None = None, threshold: float = 0.8, *, real=None,
-                 epochs: int = 5, width: int = 32, seed: int = 0, logits: bool = True):
-        self.threshold = check_float("threshold", threshold, 0.0, 1.0)
+    def __init__(self, classifier: nn.Module | None = None, threshold: float | None = 0.8, *, real=None,
+                 epochs: int = 5, width: int = 32, seed: int = 0, logits: bool = True, keep_fraction: float = 0.5):
+        self.threshold = None if threshold is None else check_float("threshold", threshold, 0.0, 1.0)
+        self.keep_fraction = check_float("keep_fraction", keep_fraction, 0.0, 1.0, low_open=True)
         self.logits = bool(logits)
         if classifier is None:
             if real is None:
@@ -88,7 +102,9 @@ class ConfidenceFilter(SampleFilter):
         if out.ndim != 2 or out.shape[1] != generator.num_classes:
             fail("classifier", f"outputs (B, {generator.num_classes}), one per generator class",
                  tuple(out.shape), "Use a classifier trained on the generator's classes.")
-        self.thresholds = torch.full((generator.num_classes,), self.threshold, dtype=torch.float64)
+        k = generator.num_classes
+        self.thresholds = (torch.full((k,), self.threshold, dtype=torch.float64) if self.threshold is not None
+                           else self._per_class_cuts(images, labels, k, self.keep_fraction))
 
     def scores(self, images, labels) -> torch.Tensor:
         device = next(self.classifier.parameters()).device
@@ -97,7 +113,8 @@ class ConfidenceFilter(SampleFilter):
         return probs.gather(1, labels[:, None]).squeeze(1)
 
     def __repr__(self) -> str:
-        return f"ConfidenceFilter(threshold={self.threshold}, classifier={type(self.classifier).__name__})"
+        cut = f"threshold={self.threshold}" if self.threshold is not None else f"keep_fraction={self.keep_fraction}"
+        return f"ConfidenceFilter({cut}, classifier={type(self.classifier).__name__})"
 
 
 class DiscriminatorFilter(SampleFilter):
@@ -140,13 +157,7 @@ class DiscriminatorFilter(SampleFilter):
         if self.threshold is not None:
             self.thresholds = torch.full((k,), self.threshold, dtype=torch.float64)
             return
-        scores = self.scores(images, labels)
-        cuts = torch.full((k,), float("-inf"), dtype=torch.float64)
-        for c in range(k):
-            s = scores[labels == c]
-            if s.numel():  # keep the top keep_fraction of this class's probe scores
-                cuts[c] = torch.quantile(s, 1.0 - self.keep_fraction)
-        self.thresholds = cuts
+        self.thresholds = self._per_class_cuts(images, labels, k, self.keep_fraction)
 
     def scores(self, images, labels) -> torch.Tensor:
         device = next(self.discriminator.parameters()).device

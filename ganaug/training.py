@@ -12,8 +12,9 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ._checks import check_choice, check_float, check_int, fail
+from ._distributed import Dist, rank_seed, setup
 from .augment import diff_augment, parse_policy
-from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, default_device, safe_load
+from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, safe_load
 from .datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
 from .models import ARCHS, ConditionalGenerator, build_discriminator, build_generator, default_spec
@@ -125,21 +126,33 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     (``samples/step_XXXXXX.png``) go. ``resume``: ``True`` continues from ``out_dir/checkpoint.pt``,
     a path continues from that file; the continued run is bit-for-bit the uninterrupted one.
     The returned generator is the EMA generator (or G itself with ``ema_decay=0``) in eval mode.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains a DistributedDataParallel copy on
+    its own batches (``batch_size`` per process); rank 0 writes the files and shows the progress bar,
+    and every rank returns the same generator. Resume needs the same number of processes.
     """
     cfg = (config or TrainConfig()).validate()
     data = data if isinstance(data, LabelledImages) else load_dataset(data)
     if len(data) < cfg.batch_size:
         fail("batch_size", f"at most the number of training images ({len(data)})", cfg.batch_size,
              f"Lower batch_size to <= {len(data)} or add data.")
-    out = Path(out_dir) if out_dir is not None else None
-    device = torch.device(cfg.device) if cfg.device else default_device()
+    ctx = setup(cfg.device)
+    try:
+        return _train(data, cfg, Path(out_dir) if out_dir is not None else None, resume, hooks, progress, ctx)
+    finally:
+        ctx.close()
+
+
+def _train(data, cfg, out, resume, hooks, progress, ctx):
+    device = ctx.device
     spectral = cfg.spectral_norm if cfg.spectral_norm is not None else cfg.loss != "wgan-gp"
     policy = parse_policy("translation,cutout" if cfg.augment == "auto" and len(data) < SMALL_DATA
                           else (None if cfg.augment == "auto" else cfg.augment))
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                               enabled=cfg.amp and device.type == "cuda")
 
-    # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched)
+    # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched;
+    # the same seed on every rank gives every rank the same initial weights)
     spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -147,7 +160,8 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     G_ema = copy.deepcopy(G).requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
-    rng = torch.Generator().manual_seed(cfg.seed)  # every random draw of training comes from here
+    # Every random draw of training comes from here; each rank has its own stream (own batches, noise).
+    rng = torch.Generator().manual_seed(rank_seed(cfg.seed, ctx.rank))
     step, history = 0, []
     data_id = fingerprint(data)
     ckpt_path = out / "checkpoint.pt" if out is not None else None
@@ -156,7 +170,10 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
         if src is None:
             fail("resume", "a checkpoint path, or out_dir together with resume=True", resume,
                  "Pass out_dir=... or resume='path/to/checkpoint.pt'.")
-        step, history = _restore(src, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng)
+        step, history = _restore(src, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx)
+    # The gradient steps go through these (DDP averages gradients over ranks; G, D themselves when
+    # single-process). Hooks, EMA, checkpoints and D's role as G's critic use the plain modules.
+    G_step, D_step = ctx.wrap(G), ctx.wrap(D)
     images, targets = data.images.to(device), data.targets.to(device)  # (N, C, H, W), (N,)
     n = images.shape[0]
     last_good = step if resume else None
@@ -178,28 +195,38 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
         _bn_recalibrate(G_ema, cfg, at_step)
         for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
             check_finite(net.state_dict(), name)
-        atomic_save({"format": CHECKPOINT_FORMAT, "version": 1, "config": cfg.to_json(),
-                     "spec": json.dumps(spec), "data": data_id, "step": at_step,
-                     "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                     "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
-                     "rng": rng.get_state(), "history": json.dumps(history)}, ckpt_path)
+        rngs = ctx.gather(rng.get_state())  # every rank's stream: each resumes its own
+        if ctx.main:
+            atomic_save({"format": CHECKPOINT_FORMAT, "version": 1, "config": cfg.to_json(),
+                         "spec": json.dumps(spec), "data": data_id, "step": at_step,
+                         "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
+                         "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
+                         "rng": rngs[0], "rng_ranks": rngs, "world_size": ctx.world,
+                         "history": json.dumps(history)}, ckpt_path)
+        ctx.barrier()  # no rank runs ahead (or returns and reads the file) before it is complete
         last_good = at_step
 
-    def diverged(which, value):
-        where = (f"the last good checkpoint is {ckpt_path} (step {last_good}); resume from it"
-                 if last_good is not None else "no checkpoint was written yet; restart")
-        return TrainingDivergedError(
-            f"training diverged at step {step}: the {which} loss is {value}. Nothing from this step was "
-            f"saved; {where} with lower lr_d/lr_g, loss='hinge', or spectral_norm=True.")
+    def stop_if_diverged(which, loss):
+        # Collective: a NaN on one rank stops every rank here, instead of leaving the others waiting.
+        if ctx.any(not torch.isfinite(loss)):
+            value = loss.item() if not torch.isfinite(loss) else "non-finite on another process"
+            where = (f"the last good checkpoint is {ckpt_path} (step {last_good}); resume from it"
+                     if last_good is not None else "no checkpoint was written yet; restart")
+            raise TrainingDivergedError(
+                f"training diverged at step {step}: the {which} loss is {value}. Nothing from this step "
+                f"was saved; {where} with lower lr_d/lr_g, loss='hinge', or spectral_norm=True.")
 
     # ---- training loop
     t0 = time.monotonic()
-    bar = _progress(progress, cfg, step)
+    bar = _progress(progress and ctx.main, cfg, step)
     sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
     count = 0
+    stop = False
     G.train(), D.train()
     while cfg.steps is None or step < cfg.steps:
-        if cfg.max_minutes is not None and time.monotonic() - t0 >= 60.0 * cfg.max_minutes:
+        # One decision for all ranks (hooks or clocks may disagree), or DDP would wait for a lost rank.
+        out_of_time = cfg.max_minutes is not None and time.monotonic() - t0 >= 60.0 * cfg.max_minutes
+        if ctx.any(stop or out_of_time):
             break
         # D step(s): maximise the game value on real vs generated images of the same labels.
         for _ in range(cfg.d_steps):
@@ -208,13 +235,13 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
             with autocast:
                 with torch.no_grad():
                     fake = G(z, y)
-                out_real, out_fake = D(aug(real), y), D(aug(fake), y)
+                # Two forwards, one backward: DDP reduces each parameter's summed gradient once.
+                out_real, out_fake = D_step(aug(real), y), D_step(aug(fake), y)
                 loss_d = d_loss(cfg.loss, out_real.float(), out_fake.float())
                 if cfg.loss == "wgan-gp":
                     eps = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(device)
-                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(D, real, fake, y, eps)
-            if not torch.isfinite(loss_d):
-                raise diverged("discriminator", loss_d.item())
+                    loss_d = loss_d + cfg.gp_weight * gradient_penalty(D_step, real, fake, y, eps)
+            stop_if_diverged("discriminator", loss_d)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -225,19 +252,19 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
         y = torch.cat([y[: cfg.batch_size // 2]] * 2)[: cfg.batch_size]
         z = noise()
         with autocast:
-            fake = G(z, y)
+            fake = G_step(z, y)
+            # Plain D: its gradients here are discarded (zeroed before D's next step), so not reduced.
             loss_g = g_loss(cfg.loss, D(aug(fake), y).float())
             if cfg.mode_seeking > 0:
                 loss_g = loss_g + cfg.mode_seeking * _mode_seeking(fake.float(), z, cfg.batch_size // 2)
-        if not torch.isfinite(loss_g):
-            raise diverged("generator", loss_g.item())
+        stop_if_diverged("generator", loss_g)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         _ema_update(G_ema, G, cfg.ema_decay, step)
         step += 1
 
-        # Bookkeeping and hooks.
+        # Bookkeeping and hooks (losses are this rank's; rank 0's go into the checkpoint).
         sums["d_loss"] += loss_d.item()
         sums["g_loss"] += loss_g.item()
         sums["d_real"] += out_real.float().mean().item()
@@ -253,23 +280,23 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
                                 refresh=False)
         if bar is not None:
             bar.update(1)
-        if out is not None and cfg.sample_every and step % cfg.sample_every == 0:
+        if out is not None and ctx.main and cfg.sample_every and step % cfg.sample_every == 0:
             _bn_recalibrate(G_ema, cfg, step)
             save_class_grid(G_ema, out / "samples" / f"step_{step:06d}.png", seed=cfg.seed)
         if out is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
             save(step)
         state = TrainState(step, loss_d.item(), loss_g.item(), G, D, G_ema, history)
-        if any(h(state) is True for h in hooks):
-            break
+        stop = any(h(state) is True for h in hooks)
     if bar is not None:
         bar.close()
 
     if ckpt_path is not None and last_good != step:
         save(step)
-    _bn_recalibrate(G_ema, cfg, step)
-    if out is not None:
+    _bn_recalibrate(G_ema, cfg, step)  # on every rank: all return the same generator
+    if out is not None and ctx.main:
         G_ema.save(out / "generator.pt")
         save_class_grid(G_ema, out / "samples" / "final.png", seed=cfg.seed)
+    ctx.barrier()  # the other ranks return only once generator.pt is complete
     return G_ema.eval(), history
 
 
@@ -336,7 +363,7 @@ def save_class_grid(gen: ConditionalGenerator, path, n_per_class: int = 10, seed
     return save_grid(images, path, nrow=n_per_class)
 
 
-def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng):
+def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx: Dist):
     ckpt = safe_load(path, expected=(CHECKPOINT_FORMAT,))
     try:
         saved = TrainConfig.from_json(ckpt["config"])
@@ -349,14 +376,25 @@ def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng):
         if ckpt["data"] != data_id:
             fail("data", "the dataset the checkpoint was trained on", "a different dataset",
                  "Resume with the same data (same subset and seed), or start a new out_dir.")
+        _check_world_size(int(ckpt.get("world_size", 1)), ctx.world, path)  # older files: one process
         G.load_state_dict(ckpt["G"])
         D.load_state_dict(ckpt["D"])
         G_ema.load_state_dict(ckpt["G_ema"])
         opt_g.load_state_dict(ckpt["opt_G"])
         opt_d.load_state_dict(ckpt["opt_D"])
-        rng.set_state(ckpt["rng"])
+        rng.set_state(ckpt["rng_ranks"][ctx.rank] if "rng_ranks" in ckpt else ckpt["rng"])
         return int(ckpt["step"]), json.loads(ckpt["history"])
     except (KeyError, RuntimeError, TypeError) as err:
         raise CheckpointError(f"checkpoint: {str(path)!r} does not match this model "
                               f"({str(err).splitlines()[0][:120]}). Resume with the original settings."
                               ) from None
+
+
+def _check_world_size(saved: int, world: int, path) -> None:
+    # Each process continues its own random stream, so the process count must match exactly.
+    if saved == world:
+        return
+    how = ("in a single process (without torchrun)" if saved == 1
+           else f"with {saved} processes in all (e.g. torchrun --nproc_per_node {saved} on one node)")
+    fail("world_size", f"{saved} process{'es' if saved > 1 else ''}, as many as wrote {str(path)!r}", world,
+         f"Resume {how}, or start a new out_dir.")

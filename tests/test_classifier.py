@@ -49,7 +49,42 @@ def test_trains_through_any_dataset(tiny):
     assert train_classifier(pairs, epochs=1, device="cpu", width=4, num_classes=4).num_classes == 4
 
 
+class Counting(torch.utils.data.Dataset):
+    """10 items of tiny data; records item fetches and resample(epoch) calls."""
+
+    def __init__(self, data):
+        self.data, self.classes, self.fetched, self.epochs = data, data.classes, 0, []
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        self.fetched += 1
+        return self.data[i]
+
+    def resample(self, epoch):
+        self.epochs.append(epoch)
+
+
+def test_steps_fix_the_schedule_and_resample_each_epoch(tiny):
+    ds = Counting(tiny)
+    train_classifier(ds, steps=5, batch_size=4, device="cpu", width=2, resample_each_epoch=True)
+    # 3 batches per epoch (4 + 4 + 2 items): 5 steps = one full epoch, then 2 batches of the second
+    # (+1: item 0 is read once up front to check the image shape).
+    assert ds.fetched == 1 + 10 + 8 and ds.epochs == [1]
+    plain = Counting(tiny)
+    train_classifier(plain, epochs=2, batch_size=4, device="cpu", width=2)
+    assert plain.fetched == 1 + 20 and plain.epochs == []
+    a = train_classifier(tiny, steps=7, device="cpu", width=2, batch_size=8)
+    b = train_classifier(tiny, steps=7, epochs=3, device="cpu", width=2, batch_size=8)  # steps win over epochs
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 def test_bad_input(tiny):
+    with pytest.raises(ValueError, match="steps: expected an integer >= 1, got 0"):
+        train_classifier(tiny, steps=0)
+    with pytest.raises(TypeError, match="resample_each_epoch: expected a dataset with a resample"):
+        train_classifier(tiny, resample_each_epoch=True)
     with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
         train_classifier(tiny, epochs=0)
     with pytest.raises(ValueError, match=r"lr: expected a number in \(0.0"):

@@ -128,3 +128,47 @@ def test_bad_subset_and_source(digits, tmp_path):
         ganaug.load_dataset(str(tmp_path / "nope"))
     with pytest.raises(TypeError, match=r"source: expected"):
         ganaug.load_dataset(42)
+
+
+def test_long_tail_counts_follow_the_exponential_profile():
+    from ganaug.datasets import long_tail_counts
+
+    assert long_tail_counts(10, 10, 500) == [500, 387, 300, 232, 180, 139, 108, 83, 65, 50]
+    assert long_tail_counts(10, 100, 500) == [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
+    assert long_tail_counts(3, 1, 7) == [7, 7, 7]
+
+
+def test_long_tailed_subset_is_exact_and_seeded(digits):
+    a = ganaug.long_tailed_subset(digits, 10, 100, seed=1)
+    b = ganaug.long_tailed_subset(digits, 10, 100, seed=1)
+    c = ganaug.long_tailed_subset(digits, 10, 100, seed=2)
+    assert a.class_counts() == [100, 77, 60, 46, 36, 28, 22, 17, 13, 10]
+    assert torch.equal(a.images, b.images) and not torch.equal(a.images, c.images)
+    assert a.classes == digits.classes
+
+
+def test_stratified_subset_unchanged_by_the_shared_draw(digits):
+    # stratified_subset and long_tailed_subset share one per-class draw: equal counts must match.
+    a = ganaug.stratified_subset(digits, 9, seed=3)
+    b = ganaug.long_tailed_subset(digits, 1, 9, seed=3)
+    assert torch.equal(a.images, b.images) and torch.equal(a.targets, b.targets)
+
+
+@pytest.mark.parametrize("args, exc, match", [
+    ((10, 200), ValueError, r"n_max: expected a long tail that fits the data \(class '0' has only 178 images, "
+                            r"the tail asks for 200\), got 200\. Lower n_max"),
+    ((0.5, 100), ValueError, r"ratio: expected a number in \[1.0, inf\], got 0.5\. Pass the imbalance ratio"),
+    ((300, 100), ValueError, r"ratio: expected a ratio below 200 with n_max=100.*got 300.0\. Lower the ratio"),
+    ((10, 0), ValueError, r"n_max: expected an integer >= 1, got 0"),
+    ((10, 2.5), TypeError, r"n_max: expected an integer, got 2.5"),
+    (("10", 100), TypeError, r"ratio: expected a number, got '10'"),
+])
+def test_bad_long_tail(digits, args, exc, match):
+    with pytest.raises(exc, match=match):
+        ganaug.long_tailed_subset(digits, *args)
+
+
+def test_long_tail_needs_two_classes():
+    one_class = from_arrays(np.zeros((4, 8, 8)), [0, 0, 0, 0])
+    with pytest.raises(ValueError, match=r"num_classes: expected an integer >= 2, got 1\. A long tail needs"):
+        ganaug.long_tailed_subset(one_class, 10, 2)

@@ -50,6 +50,7 @@ def test_replayed_training_set_is_flagged_as_copying(split, extractor):
     assert report["metrics"]["precision"]["generated"] > report["metrics"]["precision"]["floor"] - 0.2
     cas = report["cas"]
     assert set(cas) >= {"accuracy", "per_class_accuracy", "real_accuracy", "real_per_class_accuracy"}
+    assert cas["real_n_train"] == 20 * 10  # the ceiling sees as many real images as CAS generated ones
     table = format_report(report)
     assert re.search(r"^FID\s+\d+\.\d{3}\s+\d+\.\d{3}\s+lower$", table, re.M) and "copying" in table
     json.dumps(report, allow_nan=False)

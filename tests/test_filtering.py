@@ -66,6 +66,20 @@ def test_confidence_filter_keeps_only_confident_samples():
     assert torch.equal(clone[123][0], images[123]) and clone.acceptance_rates == rates
 
 
+def test_confidence_filter_keep_fraction_serves_every_class():
+    # Constant is sure of class 0 only: a fixed threshold would starve classes b-d, a per-class cut keeps
+    # about keep_fraction of each (its scores tie within a class, so every sample reaches the cut).
+    flt = ConfidenceFilter(PixelClassifier(), threshold=None, keep_fraction=0.25)
+    ds = SyntheticDataset(make_gen(), size=200, quality_filter=flt, probe_per_class=200)
+    assert all(0.15 < r < 0.35 for r in ds.acceptance_rates.values())
+    assert flt.thresholds.shape == (4,) and "keep_fraction=0.25" in repr(flt)
+    items = ds.__getitems__(list(range(200)))
+    images, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+    assert bool((flt.scores(images, labels) >= flt.thresholds[labels]).all())
+    starving = SyntheticDataset(make_gen(), size=8, quality_filter=ConfidenceFilter(Constant(), threshold=None))
+    assert all(r == 1.0 for r in starving.acceptance_rates.values())
+
+
 def test_classifier_trained_on_real_data(tiny):
     real = ganaug.load_dataset((tiny.images, tiny.targets), classes=CLASSES)
     flt = ConfidenceFilter(real=real, threshold=0.0, epochs=1, width=4)
@@ -135,6 +149,8 @@ def test_bad_filter_arguments():
         SyntheticDataset(make_gen(), size=8, quality_filter=ConfidenceFilter(SmallCNN(1, 3, width=2)))
     with pytest.raises(ValueError, match=r"classifier: expected a model accepting the generator's images \(1, 8, 8\)"):
         SyntheticDataset(make_gen(), size=8, quality_filter=ConfidenceFilter(SmallCNN(3, 4, width=2)))
+    with pytest.raises(ValueError, match=r"keep_fraction: expected a number in \(0.0, 1.0\]"):
+        ConfidenceFilter(PixelClassifier(), threshold=None, keep_fraction=0)
     with pytest.raises(ValueError, match=r"keep_fraction: expected a number in \(0.0, 1.0\]"):
         DiscriminatorFilter(ganaug.models.build_discriminator(make_gen().spec), keep_fraction=0)
     with pytest.raises(TypeError, match="discriminator: expected a training checkpoint path"):

@@ -1,0 +1,73 @@
+import math
+
+import pytest
+
+from ganaug.benchmark import ResultStore
+from ganaug.report import comparisons, markdown, plot, summary, write_report
+from ganaug.stats import paired_test
+
+
+def rows():
+    acc = {"real": [0.70, 0.72, 0.69], "real+aug": [0.75, 0.74, 0.76], "real+gan": [0.71, 0.70, 0.73],
+           "real+gan+aug": [0.77, 0.78, 0.75]}
+    out = []
+    for size in (10, 0):
+        for method, values in acc.items():
+            for seed, v in enumerate(values):
+                out.append({"setting": "s", "dataset": "mnist", "eval_split": "test", "size": size,
+                            "n_real": 100 if size else 60000, "n_classes": 10, "seed": seed, "method": method,
+                            "accuracy": v + (0.2 if size == 0 else 0.0), "balanced_accuracy": v, "status": "ok"})
+    return out
+
+
+def test_summary_per_method_and_size():
+    s = {(c["method"], c["size"]): c for c in summary(rows())}
+    assert s[("real", 10)]["mean"] == pytest.approx(0.70333333) and s[("real", 10)]["n"] == 3
+    assert s[("real", 0)]["mean"] == pytest.approx(0.90333333)
+    assert [c["size"] for c in summary(rows()) if c["method"] == "real"] == [10, 0]  # full last
+
+
+def test_comparisons_are_paired_by_seed():
+    c = {(x["method"], x["baseline"], x["size"]): x for x in comparisons(rows())}
+    ref = paired_test([0.77, 0.78, 0.75], [0.75, 0.74, 0.76])
+    got = c[("real+gan+aug", "real+aug", 10)]
+    assert got["mean_diff"] == pytest.approx(ref["mean_diff"]) and got["t_p"] == pytest.approx(ref["t_p"])
+    assert ("real+gan-filtered", "real", 10) not in c  # never ran
+
+
+def test_markdown_table():
+    text = markdown(rows())
+    assert "| method | 10/class | full/class |" in text
+    assert "| real | 0.7033 ± " in text and "(3)" in text
+    assert "real+gan+aug vs real+aug" in text
+    assert "balanced_accuracy" in markdown(rows(), "balanced_accuracy")
+
+
+def test_plot_writes_png(tmp_path):
+    path = plot(rows(), tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_write_report_from_csv(tmp_path):
+    store = ResultStore(tmp_path / "results.csv")
+    for r in rows():
+        store.append({**r, "wall_s": 1.0})
+    paths = write_report(tmp_path)
+    assert "| real+aug |" in paths["markdown"].read_text()
+    assert paths["summary"].read_text().startswith("method,size,n,mean,std")
+    assert paths["plot"].exists()
+
+
+def test_single_seed_has_no_interval():
+    one = [r for r in rows() if r["seed"] == 0]
+    assert math.isnan(summary(one)[0]["ci_half"])
+    assert "| real | 0.7000 (1) |" in markdown(one)
+
+
+def test_errors(tmp_path):
+    with pytest.raises(ValueError, match="out_dir: expected a folder holding a benchmark's results.csv"):
+        write_report(tmp_path)
+    with pytest.raises(ValueError, match="rows: expected at least one finished run"):
+        markdown([])
+    with pytest.raises(ValueError, match="metric: expected one of 'accuracy', 'balanced_accuracy'"):
+        summary(rows(), "f1")
