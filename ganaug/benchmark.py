@@ -200,11 +200,6 @@ def load_benchmark_data(cfg: BenchmarkConfig, seed: int = 0) -> tuple[LabelledIm
     return train, test
 
 
-def balanced_accuracy(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> float:
-    """Mean per-class recall over the classes present in ``target`` (float64)."""
-    recalls = [(pred[target == c] == c).double().mean() for c in range(num_classes) if bool((target == c).any())]
-    return float(torch.stack(recalls).mean())
-
 
 def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bool = True,
                   log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
@@ -230,8 +225,9 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     todo = [(size, seed, m) for size in cfg.sizes for seed in cfg.seeds for m in cfg.methods
             if (size, seed, m) not in done]
     bar = progress_bar(progress, len(todo))
+    pending = set(todo)
     for size, seed in dict.fromkeys((size, seed) for size, seed, _ in todo):
-        methods = [m for m in cfg.methods if (size, seed, m) in set(todo)]
+        methods = [m for m in cfg.methods if (size, seed, m) in pending]
         subset = pool if size == FULL else stratified_subset(pool, size, seed=seed)
         cell = _Cell(cfg, subset, evaluation, seed, device, out / "gans" / f"{cfg.gan_setting()}-n{size}-seed{seed}")
         for method in methods:
@@ -323,7 +319,9 @@ class _Cell:
 
         pred = predict_proba(model, self.evaluation.images).argmax(dim=1)
         target = self.evaluation.targets
-        return float((pred == target).double().mean()), balanced_accuracy(pred, target, self.evaluation.num_classes)
+        from sklearn.metrics import balanced_accuracy_score  # mean recall over the classes in target
+
+        return float((pred == target).double().mean()), float(balanced_accuracy_score(target.numpy(), pred.numpy()))
 
     def real_model(self):
         # Deterministic on CPU, so a resumed run re-creates exactly the model the filter used before.
