@@ -6,15 +6,19 @@ pooling, a third conv, then global average pooling, so the head does not depend 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_float, check_int, fail
+from ._checks import check_choice, check_float, check_int, fail
 from .checkpoint import default_device
 from .datasets import LabelledImages
+
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class SmallCNN(nn.Module):
@@ -64,7 +68,8 @@ def _first_item_shape(data) -> tuple[int, ...]:
 def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str | torch.device | None = None,
                      batch_size: int = 64, lr: float = 1e-3, width: int = 32,
                      num_classes: int | None = None, steps: int | None = None,
-                     resample_each_epoch: bool = False) -> SmallCNN:
+                     resample_each_epoch: bool = False, lr_schedule: str = "constant",
+                     progress: bool = False) -> SmallCNN:
     """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
 
     ``data``: a :class:`~ganaug.datasets.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
@@ -75,6 +80,9 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
     datasets of different sizes get the same schedule. ``resample_each_epoch``: call
     ``data.resample(epoch)`` before every epoch after the first (a :class:`~ganaug.mixing.MixedDataset`
     or :class:`~ganaug.synthetic.SyntheticDataset` then serves fresh synthetic images each epoch).
+    ``lr_schedule``: ``"constant"`` keeps ``lr``; ``"cosine"`` decays it to 0 over the whole schedule
+    (Loshchilov & Hutter, 2017), so the returned weights are a converged point rather than one noisy
+    Adam iterate. ``progress``: a progress bar over the batches.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     if steps is not None:
@@ -85,6 +93,7 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     seed = check_int("seed", seed)
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     if not (hasattr(data, "__getitem__") and hasattr(data, "__len__")) or len(data) == 0:
         fail("data", "a non-empty dataset of (image, label) items", type(data).__name__,
              "Pass a LabelledImages or another map-style dataset.", TypeError)
@@ -113,6 +122,11 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
         else:
             loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=shuffle_rng)
             batches = lambda: iter(loader)  # noqa: E731
+        per_epoch = -(-len(data) // batch_size) if plain else len(loader)
+        total = steps if steps is not None else epochs * per_epoch
+        sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / total)))
+                 if lr_schedule == "cosine" else None)
+        bar = _bar(total) if progress else None
         model.train()
         done, epoch = 0, 0
         while (done < steps) if steps is not None else (epoch < epochs):
@@ -130,7 +144,22 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if sched is not None:
+                    sched.step()
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
     return model.eval()
+
+
+def _bar(total: int):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="classifier", unit="batch", leave=False, dynamic_ncols=True,
+                mininterval=0.1 if sys.stderr.isatty() else 30.0)
 
 
 def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch.Tensor:

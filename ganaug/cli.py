@@ -38,6 +38,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-d", type=float, default=d.lr_d)
     p.add_argument("--augment", default=d.augment, help="DiffAugment policy: auto, none, translation,cutout")
     p.add_argument("--ema-decay", type=float, default=d.ema_decay, help="EMA of generator weights (0 disables)")
+    p.add_argument("--mode-seeking", type=float, default=d.mode_seeking,
+                   help=f"weight of the mode-seeking term in G's loss (default {d.mode_seeking}; 0 disables)")
+    p.add_argument("--aux-weight", type=float, default=d.aux_weight,
+                   help="weight of the auxiliary-classifier (AC-GAN) loss in D and G (default 0: off)")
     p.add_argument("--sample-every", type=int, default=d.sample_every, help="write a sample grid every N steps (0: never)")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="checkpoint every N steps")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -161,6 +165,7 @@ def _train(args) -> int:
     cfg = TrainConfig(arch=args.arch, loss=args.loss, steps=args.steps, max_minutes=args.max_minutes,
                       batch_size=args.batch_size, d_steps=args.d_steps, width=args.width, lr_g=args.lr_g,
                       lr_d=args.lr_d, augment=args.augment, ema_decay=args.ema_decay, seed=args.seed,
+                      mode_seeking=args.mode_seeking, aux_weight=args.aux_weight,
                       device=args.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     if args.steps is None and args.max_minutes is None:
         cfg.steps = TrainConfig().steps

@@ -145,12 +145,13 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
             per = round(len(train_data) / k) if cas_per_class is None else cas_per_class
             stage("CAS: classifier on generated images")
             cas_report = classification_accuracy_score(generator, test_data, per, cas_epochs, seed,
-                                                       width=cas_width, device=device)
+                                                       width=cas_width, device=device, progress=progress)
             stage("CAS ceiling: classifier on real images")
             # As many real images per class as generated ones (a seeded subset when fewer than all).
             ceiling = (stratified_subset(train_data, per, seed) if per < min(train_data.class_counts())
                        else train_data)
-            real = real_data_accuracy(ceiling, test_data, cas_epochs, seed, width=cas_width, device=device)
+            real = real_data_accuracy(ceiling, test_data, cas_epochs, seed, width=cas_width, device=device,
+                                      progress=progress)
             cas_report.update(real_accuracy=real["accuracy"], real_per_class_accuracy=real["per_class_accuracy"],
                               real_n_train=len(ceiling))
         stage("done")

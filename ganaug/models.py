@@ -149,7 +149,7 @@ class ConditionalDiscriminator(nn.Module):
     """``D(x, y) -> logit`` (B,): unconditional head plus label projection onto the features."""
 
     def __init__(self, features: nn.Module, feature_dim: int, num_classes: int, spectral: bool,
-                 mbstd_group: int = 0):
+                 mbstd_group: int = 0, aux_classifier: bool = False):
         super().__init__()
         wrap = _sn if spectral else (lambda m: m)
         self.features = features
@@ -157,8 +157,11 @@ class ConditionalDiscriminator(nn.Module):
         dim = feature_dim + (1 if mbstd_group else 0)
         self.head = wrap(nn.Linear(dim, 1))
         self.embed = wrap(nn.Embedding(num_classes, dim))
+        # Auxiliary class head (Odena et al., 2017): class logits from the same features.
+        self.classify = wrap(nn.Linear(dim, num_classes)) if aux_classifier else None
 
-    def forward(self, x, y):  # x: (B, C, H, W), y: (B,) -> (B,)
+    def forward(self, x, y, with_class: bool = False):
+        # x: (B, C, H, W), y: (B,) -> logit (B,), or (logit (B,), class logits (B, K)) with_class
         h = self.features(x)  # (B, F)
         if self.mbstd_group:
             # Minibatch standard deviation (Karras et al., 2018): D sees how much a group of samples
@@ -167,7 +170,13 @@ class ConditionalDiscriminator(nn.Module):
             g = g if b % g == 0 else 1
             std = h.view(g, b // g, -1).std(dim=0, unbiased=False).mean(dim=1)  # (B/g,)
             h = torch.cat([h, std.repeat(g)[:, None]], dim=1)  # (B, F + 1)
-        return self.head(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+        logit = self.head(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
+        if not with_class:
+            return logit
+        if self.classify is None:
+            fail("with_class", "a discriminator built with aux_classifier=True", "no class head",
+                 "Build it with build_discriminator(spec, aux_classifier=True).")
+        return logit, self.classify(h)
 
 
 def default_spec(arch: str, image_shape: Sequence[int], classes: Sequence[str], z_dim: int = 64,
@@ -188,8 +197,8 @@ def build_generator(spec: dict[str, Any]) -> ConditionalGenerator:
     return {"mlp": MLPGenerator, "dcgan": DCGANGenerator}[check_choice("arch", spec["arch"], ARCHS)](spec)
 
 
-def build_discriminator(spec: dict[str, Any], spectral_norm: bool = True, mbstd_group: int = 0
-                        ) -> ConditionalDiscriminator:
+def build_discriminator(spec: dict[str, Any], spectral_norm: bool = True, mbstd_group: int = 0,
+                        aux_classifier: bool = False) -> ConditionalDiscriminator:
     c, h, w = spec["image_shape"]
     width = spec["width"]
     wrap = _sn if spectral_norm else (lambda m: m)
@@ -207,4 +216,5 @@ def build_discriminator(spec: dict[str, Any], spectral_norm: bool = True, mbstd_
         with torch.no_grad():  # eval(): no power iteration, so the spectral-norm state is untouched
             feature_dim = features.eval()(torch.zeros(1, c, h, w)).shape[1]
         features.train()
-    return ConditionalDiscriminator(features, feature_dim, len(spec["classes"]), spectral_norm, mbstd_group)
+    return ConditionalDiscriminator(features, feature_dim, len(spec["classes"]), spectral_norm, mbstd_group,
+                                    aux_classifier)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ._checks import check_choice, check_float, check_int, fail
 from ._distributed import Dist, rank_seed, setup
@@ -49,6 +50,7 @@ class TrainConfig:
     ema_decay: float = 0.999  # EMA of G's weights; 0 disables
     minibatch_std: int = 0  # group size of D's minibatch-stddev feature; 0 disables
     mode_seeking: float = 0.03  # weight of the mode-seeking term (Mao et al., 2019) in G's loss; 0 disables
+    aux_weight: float = 0.0  # auxiliary-classifier loss (AC-GAN, Odena et al., 2017) in D and G; 0 disables
     spectral_norm: bool | None = None  # in D; None = on unless loss is wgan-gp
     seed: int = 0
     device: str | None = None  # None = cuda if available
@@ -82,6 +84,7 @@ class TrainConfig:
             parse_policy(self.augment)
         check_float("ema_decay", self.ema_decay, 0.0, 1.0)
         check_float("mode_seeking", self.mode_seeking, 0.0)
+        check_float("aux_weight", self.aux_weight, 0.0)
         check_int("minibatch_std", self.minibatch_std, minimum=0)
         if self.ema_decay >= 1.0:
             fail("ema_decay", "a decay in [0, 1)", self.ema_decay, "Pass e.g. 0.999, or 0 to disable EMA.")
@@ -156,7 +159,8 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        G, D = build_generator(spec).to(device), build_discriminator(spec, spectral, cfg.minibatch_std).to(device)
+        G, D = build_generator(spec).to(device), build_discriminator(spec, spectral, cfg.minibatch_std,
+                                                                         cfg.aux_weight > 0).to(device)
     G_ema = copy.deepcopy(G).requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
@@ -236,8 +240,16 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
                 with torch.no_grad():
                     fake = G(z, y)
                 # Two forwards, one backward: DDP reduces each parameter's summed gradient once.
-                out_real, out_fake = D_step(aug(real), y), D_step(aug(fake), y)
+                if cfg.aux_weight > 0:
+                    # D's class head learns from real images only: trained on fakes too, it would
+                    # reward G for easy-to-classify prototypes (less diversity).
+                    out_real, cls_real = D_step(aug(real), y, with_class=True)  # (B,), (B, K)
+                else:
+                    out_real = D_step(aug(real), y)
+                out_fake = D_step(aug(fake), y)
                 loss_d = d_loss(cfg.loss, out_real.float(), out_fake.float())
+                if cfg.aux_weight > 0:
+                    loss_d = loss_d + cfg.aux_weight * F.cross_entropy(cls_real.float(), y)
                 if cfg.loss == "wgan-gp":
                     eps = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(device)
                     loss_d = loss_d + cfg.gp_weight * gradient_penalty(D_step, real, fake, y, eps)
@@ -254,7 +266,12 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         with autocast:
             fake = G_step(z, y)
             # Plain D: its gradients here are discarded (zeroed before D's next step), so not reduced.
-            loss_g = g_loss(cfg.loss, D(aug(fake), y).float())
+            if cfg.aux_weight > 0:
+                out_g, cls_fake = D(aug(fake), y, with_class=True)  # (B,), (B, K)
+                # G is also rewarded when D's class head recognises the requested class.
+                loss_g = g_loss(cfg.loss, out_g.float()) + cfg.aux_weight * F.cross_entropy(cls_fake.float(), y)
+            else:
+                loss_g = g_loss(cfg.loss, D(aug(fake), y).float())
             if cfg.mode_seeking > 0:
                 loss_g = loss_g + cfg.mode_seeking * _mode_seeking(fake.float(), z, cfg.batch_size // 2)
         stop_if_diverged("generator", loss_g)

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -80,7 +82,35 @@ def test_steps_fix_the_schedule_and_resample_each_epoch(tiny):
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
+@pytest.mark.parametrize("kwargs, total", [(dict(epochs=2), 10), (dict(steps=7), 7)])
+def test_cosine_schedule_decays_lr_to_zero(tiny, monkeypatch, kwargs, total):
+    seen = []
+    adam_step = torch.optim.Adam.step
+
+    def recording(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return adam_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    train_classifier(tiny, batch_size=8, device="cpu", width=2, lr=1e-3, **kwargs)  # 5 batches per epoch
+    assert seen == [1e-3] * total
+    seen.clear()
+    train_classifier(tiny, batch_size=8, device="cpu", width=2, lr=1e-3, lr_schedule="cosine", **kwargs)
+    expected = [1e-3 * 0.5 * (1 + math.cos(math.pi * t / total)) for t in range(total)]
+    assert seen == pytest.approx(expected) and seen[-1] < 0.05e-3
+
+
+def test_progress_bar_counts_batches(tiny, capsys):
+    train_classifier(tiny, epochs=2, batch_size=8, device="cpu", width=2, progress=True)
+    err = capsys.readouterr().err
+    assert "classifier" in err and "0/10" in err  # 10 batches in all
+    train_classifier(tiny, epochs=1, batch_size=8, device="cpu", width=2)
+    assert capsys.readouterr().err == ""
+
+
 def test_bad_input(tiny):
+    with pytest.raises(ValueError, match="lr_schedule: expected one of 'constant', 'cosine', got 'step'"):
+        train_classifier(tiny, lr_schedule="step")
     with pytest.raises(ValueError, match="steps: expected an integer >= 1, got 0"):
         train_classifier(tiny, steps=0)
     with pytest.raises(TypeError, match="resample_each_epoch: expected a dataset with a resample"):

@@ -30,6 +30,19 @@ def test_train_resume(trained):
                "--no-progress") == 0
 
 
+def test_train_aux_weight_and_mode_seeking_reach_the_config(tmp_path):
+    import json
+
+    from ganaug.checkpoint import safe_load
+
+    assert run("train", "--dataset", "digits", "--n-per-class", 10, "--steps", 2, "--arch", "mlp", "--width", 2,
+               "--batch-size", 8, "--aux-weight", 0.5, "--mode-seeking", 0, "--out", tmp_path, "--no-progress") == 0
+    ckpt = safe_load(tmp_path / "checkpoint.pt")
+    cfg = json.loads(ckpt["config"])
+    assert cfg["aux_weight"] == 0.5 and cfg["mode_seeking"] == 0.0
+    assert any(k.startswith("classify.") for k in ckpt["D"])  # D got its class head
+
+
 def test_sample_png_and_npz(trained, tmp_path):
     assert run("sample", "--checkpoint", trained / "generator.pt", "--n", 20, "--out", tmp_path / "g.png") == 0
     assert (tmp_path / "g.png").exists()
@@ -52,6 +65,7 @@ def test_demo(tmp_path, capsys):
 @pytest.mark.parametrize("args, match", [
     (["train", "--out", "x", "--d-steps", "0"], r"ganaug train: error: d_steps: expected an integer >= 1"),
     (["train", "--out", "x", "--loss", "lsgan"], r"loss: expected one of"),
+    (["train", "--out", "x", "--aux-weight", "-1"], r"aux_weight: expected a number in \[0.0"),
     (["train", "--out", "x", "--dataset", "/no/such/folder"], r"neither a known dataset name"),
     (["train", "--out", "x", "--dataset", "mnist", "--root", "/no/such"], r"mnist not found: looked in"),
     (["train", "--out", "x", "--n-per-class", "999"], r"n_per_class: expected at most 174"),

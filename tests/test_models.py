@@ -25,6 +25,20 @@ def test_discriminator_uses_labels():
     assert len(set(out.tolist())) == 3
 
 
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_auxiliary_class_head(arch):
+    spec = default_spec(arch, (1, 8, 8), CLASSES, width=2)
+    D = build_discriminator(spec, mbstd_group=2, aux_classifier=True).eval()  # eval: no power iteration
+    x, y = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 0])
+    logit, classes = D(x, y, with_class=True)
+    assert logit.shape == (4,) and classes.shape == (4, 3)
+    assert torch.equal(logit, D(x, y))  # the head does not change the real/fake logit
+    plain = build_discriminator(spec)
+    assert plain.classify is None
+    with pytest.raises(ValueError, match=r"with_class: expected a discriminator built with aux_classifier=True"):
+        plain(x, y, with_class=True)
+
+
 def make_gen(arch="mlp"):
     torch.manual_seed(0)
     return build_generator(default_spec(arch, (1, 8, 8), CLASSES, z_dim=8, width=2))
