@@ -49,13 +49,13 @@ def run(data, test, name: str, minutes: float, overrides: dict, out: Path, cas_p
         cas_epochs: int) -> dict:
     cfg = ganaug.TrainConfig(**{"arch": "mlp", "max_minutes": minutes, "steps": None, "sample_every": 0,
                                 "checkpoint_every": 0, **overrides})
+    last = {"step": 0}
     t0 = time.time()
-    gen, history = ganaug.fit(data, cfg, out_dir=out / name, progress=False)
+    gen, _ = ganaug.fit(data, cfg, out_dir=out / name, progress=False, hooks=[lambda s: last.update(step=s.step)])
     train_s = time.time() - t0
-    steps = torch.load(out / name / "checkpoint.pt", weights_only=True)["step"]
     t0 = time.time()
     cas = classification_accuracy_score(gen, test, cas_per_class, cas_epochs, seed=0)
-    return {"name": name, "overrides": overrides, "minutes": minutes, "steps": int(steps),
+    return {"name": name, "overrides": overrides, "minutes": minutes, "steps": last["step"],
             "train_s": round(train_s, 1), "cas": cas["accuracy"],
             "per_class": [round(a, 4) for a in cas["per_class_accuracy"]], "cas_per_class": cas_per_class,
             "cas_epochs": cas_epochs, "cas_s": round(time.time() - t0, 1), "threads": torch.get_num_threads(),

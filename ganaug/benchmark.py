@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ._checks import check_choice, check_float, check_int, fail
+from ._progress import bar as tqdm_bar
 from .checkpoint import default_device, load_generator
 from .classifier import train_classifier
 from .datasets import LabelledImages, stratified_subset, train_val_split
@@ -388,11 +389,7 @@ def device_name(device: torch.device) -> str:
 def progress_bar(enabled: bool, total: int):
     if not enabled or total == 0:
         return None
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="run", dynamic_ncols=True, mininterval=0.1 if sys.stderr.isatty() else 30.0)
+    return tqdm_bar(total, unit="run")
 
 
 def select_rows(rows: Sequence[dict[str, Any]], setting: str | None = None) -> list[dict[str, Any]]:

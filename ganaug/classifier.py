@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ._checks import check_choice, check_float, check_int, fail
+from ._progress import bar as tqdm_bar
 from .checkpoint import default_device
 from .datasets import LabelledImages
 
@@ -126,7 +127,7 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
         total = steps if steps is not None else epochs * per_epoch
         sched = (torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / total)))
                  if lr_schedule == "cosine" else None)
-        bar = _bar(total) if progress else None
+        bar = tqdm_bar(total, desc="classifier", unit="batch", leave=False) if progress else None
         model.train()
         done, epoch = 0, 0
         while (done < steps) if steps is not None else (epoch < epochs):
@@ -151,15 +152,6 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
         if bar is not None:
             bar.close()
     return model.eval()
-
-
-def _bar(total: int):
-    import sys
-
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="classifier", unit="batch", leave=False, dynamic_ncols=True,
-                mininterval=0.1 if sys.stderr.isatty() else 30.0)
 
 
 def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch.Tensor:

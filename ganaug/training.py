@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ._checks import check_choice, check_float, check_int, fail
 from ._distributed import Dist, rank_seed, setup
+from ._progress import bar as tqdm_bar
 from .augment import diff_augment, parse_policy
 from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, safe_load
 from .datasets import LabelledImages, fingerprint, load_dataset
@@ -320,13 +321,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
 def _progress(enabled: bool, cfg: TrainConfig, start: int):
     if not enabled:
         return None
-    import sys
-
-    from tqdm.auto import tqdm
-
-    # In a log file (no terminal) redraw rarely, so CI logs get a line every 30 s, not every step.
-    return tqdm(total=cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step",
-                dynamic_ncols=True, mininterval=0.1 if sys.stderr.isatty() else 30.0)
+    return tqdm_bar(cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step")
 
 
 def _mode_seeking(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
