@@ -34,14 +34,19 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--d-steps", type=int, default=d.d_steps, help="discriminator updates per generator update")
     p.add_argument("--width", type=int, default=d.width, help="network width multiplier")
+    p.add_argument("--z-dim", type=int, default=d.z_dim, help=f"noise size (default {d.z_dim})")
     p.add_argument("--lr-g", type=float, default=d.lr_g)
     p.add_argument("--lr-d", type=float, default=d.lr_d)
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay,
+                   help="last fraction of --steps over which both lrs fall linearly to 0 (default 0: constant)")
     p.add_argument("--augment", default=d.augment, help="DiffAugment policy: auto, none, translation,cutout")
     p.add_argument("--ema-decay", type=float, default=d.ema_decay, help="EMA of generator weights (0 disables)")
     p.add_argument("--mode-seeking", type=float, default=d.mode_seeking,
                    help=f"weight of the mode-seeking term in G's loss (default {d.mode_seeking}; 0 disables)")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight,
                    help="weight of the auxiliary-classifier (AC-GAN) loss in D and G (default 0: off)")
+    p.add_argument("--aux-twin", action="store_true",
+                   help="with --aux-weight: TAC-GAN's twin class head, which keeps the aux loss from narrowing G")
     p.add_argument("--sample-every", type=int, default=d.sample_every, help="write a sample grid every N steps (0: never)")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="checkpoint every N steps")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -76,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
 
     p = sub.add_parser("demo", help="train on the embedded digits, write a sample grid, compare classifiers",
-                       description="Train a conditional GAN on scikit-learn's embedded digits (70%% split), write a "
+                       description="Train a conditional GAN on scikit-learn's embedded digits (70% split), write a "
                        "picture of generated digits (one row per class), then train a small CNN with and "
-                       "without the synthetic digits and print their accuracy on the held-out 30%%.")
+                       "without the synthetic digits and print their accuracy on the held-out 30%.")
     p.add_argument("--out", default="ganaug-demo", help="output folder (default: ganaug-demo)")
     p.add_argument("--steps", type=int, default=DEMO_STEPS, help=f"generator updates (default {DEMO_STEPS})")
     p.add_argument("--clf-steps", type=int, default=DEMO_CLF_STEPS,
@@ -118,7 +123,7 @@ def _add_benchmark_parser(sub) -> None:
     d = BenchmarkConfig()
     p = sub.add_parser("benchmark", help="downstream accuracy with and without GAN augmentation, over sizes and seeds",
                        description="Train a classifier on seeded labelled subsets with and without GAN / "
-                       "classical augmentation and report mean, 95%% CI and paired tests. Resumable: finished "
+                       "classical augmentation and report mean, 95% CI and paired tests. Resumable: finished "
                        "runs are kept in OUT/results.csv and skipped when the command is run again.")
     p.add_argument("--out", required=True, help="results folder (results.csv, results.md, results.png, gans/)")
     p.add_argument("--quick", action="store_true",
@@ -163,10 +168,11 @@ def _train(args) -> int:
     from .training import TrainConfig, fit
 
     cfg = TrainConfig(arch=args.arch, loss=args.loss, steps=args.steps, max_minutes=args.max_minutes,
-                      batch_size=args.batch_size, d_steps=args.d_steps, width=args.width, lr_g=args.lr_g,
-                      lr_d=args.lr_d, augment=args.augment, ema_decay=args.ema_decay, seed=args.seed,
-                      mode_seeking=args.mode_seeking, aux_weight=args.aux_weight,
-                      device=args.device, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
+                      batch_size=args.batch_size, d_steps=args.d_steps, width=args.width, z_dim=args.z_dim,
+                      lr_g=args.lr_g, lr_d=args.lr_d, lr_decay=args.lr_decay, augment=args.augment,
+                      ema_decay=args.ema_decay, seed=args.seed, mode_seeking=args.mode_seeking,
+                      aux_weight=args.aux_weight, aux_twin=args.aux_twin, device=args.device,
+                      sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     if args.steps is None and args.max_minutes is None:
         cfg.steps = TrainConfig().steps
     cfg.validate()
@@ -176,10 +182,11 @@ def _train(args) -> int:
     say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
     say(f"training {cfg.arch}/{cfg.loss} on {data.name}: {len(data)} images of shape {data.image_shape}, "
         f"{data.num_classes} classes")
-    gen, history = fit(data, cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    last = {"step": "?"}  # the final step (history only records every log_every steps)
+    fit(data, cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress,
+        hooks=[lambda state: last.update(step=state.step)])
     out = Path(args.out)
-    last = history[-1] if history else {}
-    say(f"done: step {last.get('step', '?')}, generator: {out / 'generator.pt'}, "
+    say(f"done: step {last['step']}, generator: {out / 'generator.pt'}, "
         f"checkpoint: {out / 'checkpoint.pt'}, samples: {out / 'samples' / 'final.png'}")
     return 0
 

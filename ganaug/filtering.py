@@ -179,7 +179,7 @@ def load_discriminator(path) -> tuple[nn.Module, dict]:
         spec = json.loads(obj["spec"])
         cfg = TrainConfig.from_json(obj["config"])
         spectral = cfg.spectral_norm if cfg.spectral_norm is not None else cfg.loss != "wgan-gp"
-        d = build_discriminator(spec, spectral, cfg.minibatch_std, cfg.aux_weight > 0)
+        d = build_discriminator(spec, spectral, cfg.minibatch_std, cfg.aux_weight > 0, cfg.aux_twin)
         d.load_state_dict(obj["D"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint: {str(path)!r} has a ganaug header but no usable discriminator "

@@ -149,7 +149,7 @@ class ConditionalDiscriminator(nn.Module):
     """``D(x, y) -> logit`` (B,): unconditional head plus label projection onto the features."""
 
     def __init__(self, features: nn.Module, feature_dim: int, num_classes: int, spectral: bool,
-                 mbstd_group: int = 0, aux_classifier: bool = False):
+                 mbstd_group: int = 0, aux_classifier: bool = False, twin_classifier: bool = False):
         super().__init__()
         wrap = _sn if spectral else (lambda m: m)
         self.features = features
@@ -159,24 +159,32 @@ class ConditionalDiscriminator(nn.Module):
         self.embed = wrap(nn.Embedding(num_classes, dim))
         # Auxiliary class head (Odena et al., 2017): class logits from the same features.
         self.classify = wrap(nn.Linear(dim, num_classes)) if aux_classifier else None
+        # Twin class head (TAC-GAN, Gong et al., 2019), trained on generated images: G's loss subtracts
+        # its cross-entropy, which cancels AC-GAN's pull towards easy-to-classify prototypes.
+        self.twin = wrap(nn.Linear(dim, num_classes)) if aux_classifier and twin_classifier else None
 
     def forward(self, x, y, with_class: bool = False):
-        # x: (B, C, H, W), y: (B,) -> logit (B,), or (logit (B,), class logits (B, K)) with_class
+        # x: (B, C, H, W), y: (B,) -> logit (B,), or with_class (logit (B,), class logits (B, K)),
+        # plus the twin head's class logits (B, K) when D has one
         h = self.features(x)  # (B, F)
         if self.mbstd_group:
             # Minibatch standard deviation (Karras et al., 2018): D sees how much a group of samples
             # varies, so a G that draws the same image again and again is easy to spot.
+            # Groups are runs of g consecutive samples, so a batch of real images followed by one of
+            # generated images (each a multiple of g) never mixes the two in a group.
             b, g = h.shape[0], self.mbstd_group
             g = g if b % g == 0 else 1
-            std = h.view(g, b // g, -1).std(dim=0, unbiased=False).mean(dim=1)  # (B/g,)
-            h = torch.cat([h, std.repeat(g)[:, None]], dim=1)  # (B, F + 1)
+            std = h.view(b // g, g, -1).std(dim=1, unbiased=False).mean(dim=1)  # (B/g,)
+            h = torch.cat([h, std.repeat_interleave(g)[:, None]], dim=1)  # (B, F + 1)
         logit = self.head(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
         if not with_class:
             return logit
         if self.classify is None:
             fail("with_class", "a discriminator built with aux_classifier=True", "no class head",
                  "Build it with build_discriminator(spec, aux_classifier=True).")
-        return logit, self.classify(h)
+        if self.twin is None:
+            return logit, self.classify(h)
+        return logit, self.classify(h), self.twin(h)
 
 
 def default_spec(arch: str, image_shape: Sequence[int], classes: Sequence[str], z_dim: int = 64,
@@ -198,7 +206,7 @@ def build_generator(spec: dict[str, Any]) -> ConditionalGenerator:
 
 
 def build_discriminator(spec: dict[str, Any], spectral_norm: bool = True, mbstd_group: int = 0,
-                        aux_classifier: bool = False) -> ConditionalDiscriminator:
+                        aux_classifier: bool = False, twin_classifier: bool = False) -> ConditionalDiscriminator:
     c, h, w = spec["image_shape"]
     width = spec["width"]
     wrap = _sn if spectral_norm else (lambda m: m)
@@ -217,4 +225,4 @@ def build_discriminator(spec: dict[str, Any], spectral_norm: bool = True, mbstd_
             feature_dim = features.eval()(torch.zeros(1, c, h, w)).shape[1]
         features.train()
     return ConditionalDiscriminator(features, feature_dim, len(spec["classes"]), spectral_norm, mbstd_group,
-                                    aux_classifier)
+                                    aux_classifier, twin_classifier)

@@ -46,12 +46,14 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay: float = 0.0  # last fraction of `steps` over which both lrs fall linearly to 0; 0 disables
     gp_weight: float = 10.0  # wgan-gp only
     augment: str = "auto"  # DiffAugment policy: "auto" | "none" | "translation,cutout" | ...
     ema_decay: float = 0.999  # EMA of G's weights; 0 disables
     minibatch_std: int = 0  # group size of D's minibatch-stddev feature; 0 disables
     mode_seeking: float = 0.03  # weight of the mode-seeking term (Mao et al., 2019) in G's loss; 0 disables
     aux_weight: float = 0.0  # auxiliary-classifier loss (AC-GAN, Odena et al., 2017) in D and G; 0 disables
+    aux_twin: bool = False  # with aux_weight: TAC-GAN's twin class head on generated images (Gong et al., 2019)
     spectral_norm: bool | None = None  # in D; None = on unless loss is wgan-gp
     seed: int = 0
     device: str | None = None  # None = cuda if available
@@ -76,6 +78,10 @@ class TrainConfig:
         check_int("width", self.width, minimum=1)
         check_float("lr_g", self.lr_g, 0.0, low_open=True)
         check_float("lr_d", self.lr_d, 0.0, low_open=True)
+        check_float("lr_decay", self.lr_decay, 0.0, 1.0)
+        if self.lr_decay > 0 and self.steps is None:
+            fail("lr_decay", "a schedule over a known number of steps (steps=N)", "steps=None",
+                 "Pass steps=N (together with max_minutes if you also want a time limit), or lr_decay=0.")
         if len(tuple(self.betas)) != 2:
             fail("betas", "two numbers (beta1, beta2)", self.betas, "Pass e.g. betas=(0.5, 0.999).")
         for b in self.betas:
@@ -86,6 +92,11 @@ class TrainConfig:
         check_float("ema_decay", self.ema_decay, 0.0, 1.0)
         check_float("mode_seeking", self.mode_seeking, 0.0)
         check_float("aux_weight", self.aux_weight, 0.0)
+        if not isinstance(self.aux_twin, bool):
+            fail("aux_twin", "True or False", self.aux_twin, "Pass aux_twin=True or aux_twin=False.", TypeError)
+        if self.aux_twin and self.aux_weight <= 0:
+            fail("aux_twin", "aux_weight > 0 (the twin is part of the auxiliary-classifier loss)",
+                 f"aux_twin=True with aux_weight={self.aux_weight}", "Pass aux_weight > 0 too, e.g. 0.5.")
         check_int("minibatch_std", self.minibatch_std, minimum=0)
         if self.ema_decay >= 1.0:
             fail("ema_decay", "a decay in [0, 1)", self.ema_decay, "Pass e.g. 0.999, or 0 to disable EMA.")
@@ -160,11 +171,13 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        G, D = build_generator(spec).to(device), build_discriminator(spec, spectral, cfg.minibatch_std,
-                                                                         cfg.aux_weight > 0).to(device)
+        G = build_generator(spec).to(device)
+        D = build_discriminator(spec, spectral, cfg.minibatch_std, cfg.aux_weight > 0, cfg.aux_twin).to(device)
     G_ema = copy.deepcopy(G).requires_grad_(False)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
+    # The fused kernel is ~4x faster than the per-tensor loop on CPU (a fifth of a small GAN's step).
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas), **fused)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas), **fused)
     # Every random draw of training comes from here; each rank has its own stream (own batches, noise).
     rng = torch.Generator().manual_seed(rank_seed(cfg.seed, ctx.rank))
     step, history = 0, []
@@ -233,6 +246,11 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         out_of_time = cfg.max_minutes is not None and time.monotonic() - t0 >= 60.0 * cfg.max_minutes
         if ctx.any(stop or out_of_time):
             break
+        # Learning rates of this step: constant, then (lr_decay > 0) linearly down to 0 at `steps`.
+        scale = _lr_scale(cfg, step)
+        for opt, lr in ((opt_d, cfg.lr_d), (opt_g, cfg.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
         # D step(s): maximise the game value on real vs generated images of the same labels.
         for _ in range(cfg.d_steps):
             real, y = batch()
@@ -240,17 +258,24 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
             with autocast:
                 with torch.no_grad():
                     fake = G(z, y)
-                # Two forwards, one backward: DDP reduces each parameter's summed gradient once.
+                # One forward over real and generated images together (B + B): one spectral-norm
+                # power iteration per layer and larger matmuls; D has no batch statistics across samples
+                # except minibatch-stddev, whose groups are contiguous and never straddle the halves.
+                both = torch.cat([aug(real), aug(fake)])  # (2B, C, H, W)
+                y2 = torch.cat([y, y])  # (2B,)
                 if cfg.aux_weight > 0:
-                    # D's class head learns from real images only: trained on fakes too, it would
-                    # reward G for easy-to-classify prototypes (less diversity).
-                    out_real, cls_real = D_step(aug(real), y, with_class=True)  # (B,), (B, K)
+                    logits, *heads = D_step(both, y2, with_class=True)  # (2B,), [(2B, K), twin (2B, K)]
                 else:
-                    out_real = D_step(aug(real), y)
-                out_fake = D_step(aug(fake), y)
+                    logits = D_step(both, y2)
+                b = real.shape[0]
+                out_real, out_fake = logits[:b], logits[b:]
                 loss_d = d_loss(cfg.loss, out_real.float(), out_fake.float())
                 if cfg.aux_weight > 0:
-                    loss_d = loss_d + cfg.aux_weight * F.cross_entropy(cls_real.float(), y)
+                    # D's class head learns from real images only: trained on fakes too, it would
+                    # reward G for easy-to-classify prototypes (less diversity). The twin learns fakes.
+                    loss_d = loss_d + cfg.aux_weight * F.cross_entropy(heads[0][:b].float(), y)
+                    if cfg.aux_twin:
+                        loss_d = loss_d + cfg.aux_weight * F.cross_entropy(heads[1][b:].float(), y)
                 if cfg.loss == "wgan-gp":
                     eps = torch.rand(real.shape[0], 1, 1, 1, generator=rng).to(device)
                     loss_d = loss_d + cfg.gp_weight * gradient_penalty(D_step, real, fake, y, eps)
@@ -268,9 +293,12 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
             fake = G_step(z, y)
             # Plain D: its gradients here are discarded (zeroed before D's next step), so not reduced.
             if cfg.aux_weight > 0:
-                out_g, cls_fake = D(aug(fake), y, with_class=True)  # (B,), (B, K)
-                # G is also rewarded when D's class head recognises the requested class.
-                loss_g = g_loss(cfg.loss, out_g.float()) + cfg.aux_weight * F.cross_entropy(cls_fake.float(), y)
+                out_g, *heads = D(aug(fake), y, with_class=True)  # (B,), [(B, K), twin (B, K)]
+                # G is also rewarded when D's class head recognises the requested class (and, with the
+                # twin, penalised where the twin, which knows G's own images, recognises it too).
+                loss_g = g_loss(cfg.loss, out_g.float()) + cfg.aux_weight * F.cross_entropy(heads[0].float(), y)
+                if cfg.aux_twin:
+                    loss_g = loss_g - cfg.aux_weight * F.cross_entropy(heads[1].float(), y)
             else:
                 loss_g = g_loss(cfg.loss, D(aug(fake), y).float())
             if cfg.mode_seeking > 0:
@@ -324,6 +352,15 @@ def _progress(enabled: bool, cfg: TrainConfig, start: int):
     return tqdm_bar(cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step")
 
 
+def _lr_scale(cfg: TrainConfig, step: int) -> float:
+    # Factor on both lrs at (0-based) generator step `step`: 1 until the last lr_decay * steps steps,
+    # then (steps - step) / decay_steps, so the final update still moves (1 / decay_steps) and none is wasted.
+    if cfg.lr_decay <= 0:
+        return 1.0
+    decay_steps = max(1, round(cfg.lr_decay * cfg.steps))
+    return min(1.0, (cfg.steps - step) / decay_steps)
+
+
 def _mode_seeking(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
     # 1 / (mean |G(z1,y) - G(z2,y)| / mean |z1 - z2|): large when different noise gives the same image.
     images = (fake[:half] - fake[half:2 * half]).abs().mean()  # fake: (B, C, H, W)
@@ -335,8 +372,7 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, step
     # Warm-up: early on the EMA follows G closely so it is not an average of random initialisations.
     d = min(decay, (1.0 + step) / (10.0 + step)) if decay > 0 else 0.0
     with torch.no_grad():
-        for pe, p in zip(ema.parameters(), model.parameters()):
-            pe.lerp_(p, 1.0 - d)
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - d)
         for be, b in zip(ema.buffers(), model.buffers()):
             be.copy_(b)
 
@@ -379,11 +415,14 @@ def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx: Dist):
     ckpt = safe_load(path, expected=(CHECKPOINT_FORMAT,))
     try:
         saved = TrainConfig.from_json(ckpt["config"])
+        # With an lr schedule, `steps` sets the schedule: changing it would change the trajectory.
+        free = RESUMABLE_CHANGES - ({"steps"} if cfg.lr_decay > 0 else set())
         diffs = {k: (getattr(saved, k), getattr(cfg, k)) for k in dataclasses.asdict(cfg)
-                 if k not in RESUMABLE_CHANGES and getattr(saved, k) != getattr(cfg, k)}
+                 if k not in free and getattr(saved, k) != getattr(cfg, k)}
         if diffs:
             changed = ", ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in ((k, *v) for k, v in diffs.items()))
-            fail("config", "the checkpoint's settings (only steps/max_minutes/cadences may change)", changed,
+            fail("config", "the checkpoint's settings (only steps/max_minutes/cadences may change; steps is fixed "
+                 "when lr_decay > 0)", changed,
                  "Resume with the original settings, or start a new out_dir.")
         if ckpt["data"] != data_id:
             fail("data", "the dataset the checkpoint was trained on", "a different dataset",

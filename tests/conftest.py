@@ -24,6 +24,20 @@ def tiny():
 
 
 @pytest.fixture
+def adam_lrs(monkeypatch):
+    """The learning rate of every Adam step taken while the test runs, in order."""
+    seen = []
+    adam_step = torch.optim.Adam.step
+
+    def recording(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return adam_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    return seen
+
+
+@pytest.fixture
 def mnist_root():
     if not (MNIST_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
         pytest.skip(f"MNIST not present at {MNIST_ROOT}")

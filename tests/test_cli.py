@@ -30,17 +30,21 @@ def test_train_resume(trained):
                "--no-progress") == 0
 
 
-def test_train_aux_weight_and_mode_seeking_reach_the_config(tmp_path):
+def test_train_aux_and_schedule_flags_reach_the_config(tmp_path, capsys):
     import json
 
     from ganaug.checkpoint import safe_load
 
     assert run("train", "--dataset", "digits", "--n-per-class", 10, "--steps", 2, "--arch", "mlp", "--width", 2,
-               "--batch-size", 8, "--aux-weight", 0.5, "--mode-seeking", 0, "--out", tmp_path, "--no-progress") == 0
+               "--batch-size", 8, "--aux-weight", 0.5, "--aux-twin", "--mode-seeking", 0, "--lr-decay", 0.5,
+               "--z-dim", 16, "--out", tmp_path, "--no-progress") == 0
+    assert "done: step 2," in capsys.readouterr().out  # the last step, though history logs every 50
     ckpt = safe_load(tmp_path / "checkpoint.pt")
     cfg = json.loads(ckpt["config"])
-    assert cfg["aux_weight"] == 0.5 and cfg["mode_seeking"] == 0.0
+    assert cfg["aux_weight"] == 0.5 and cfg["mode_seeking"] == 0.0 and cfg["aux_twin"] and cfg["lr_decay"] == 0.5
+    assert cfg["z_dim"] == 16
     assert any(k.startswith("classify.") for k in ckpt["D"])  # D got its class head
+    assert any(k.startswith("twin.") for k in ckpt["D"])  # and the twin
 
 
 def test_sample_png_and_npz(trained, tmp_path):
@@ -66,6 +70,8 @@ def test_demo(tmp_path, capsys):
     (["train", "--out", "x", "--d-steps", "0"], r"ganaug train: error: d_steps: expected an integer >= 1"),
     (["train", "--out", "x", "--loss", "lsgan"], r"loss: expected one of"),
     (["train", "--out", "x", "--aux-weight", "-1"], r"aux_weight: expected a number in \[0.0"),
+    (["train", "--out", "x", "--aux-twin"], r"aux_twin: expected aux_weight > 0"),
+    (["train", "--out", "x", "--max-minutes", "1", "--lr-decay", "0.5"], r"lr_decay: expected a schedule over a known"),
     (["train", "--out", "x", "--dataset", "/no/such/folder"], r"neither a known dataset name"),
     (["train", "--out", "x", "--dataset", "mnist", "--root", "/no/such"], r"mnist not found: looked in"),
     (["train", "--out", "x", "--n-per-class", "999"], r"n_per_class: expected at most 174"),
@@ -93,8 +99,10 @@ def test_argparse_errors_and_help():
 
 
 
-@pytest.mark.parametrize("cmd", ["train", "sample", "demo"])
+@pytest.mark.parametrize("cmd", ["train", "sample", "demo", "evaluate", "benchmark"])
 def test_help(cmd, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([cmd, "--help"])
-    assert exit_info.value.code == 0 and f"usage: ganaug {cmd}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and f"usage: ganaug {cmd}" in out
+    assert "%%" not in out  # descriptions are printed as written (no %-formatting)

@@ -121,7 +121,8 @@ def test_item_running_out_of_tries():
 
 def test_discriminator_filter_from_checkpoint(tiny, tmp_path):
     real = ganaug.load_dataset((tiny.images, tiny.targets), classes=CLASSES)
-    gen, _ = ganaug.fit(real, tiny_config(minibatch_std=2), out_dir=tmp_path, progress=False)
+    cfg = tiny_config(minibatch_std=2, aux_weight=0.5, aux_twin=True)  # D with both class heads
+    gen, _ = ganaug.fit(real, cfg, out_dir=tmp_path, progress=False)
     flt = DiscriminatorFilter(tmp_path / "checkpoint.pt", keep_fraction=0.5)
     ds = SyntheticDataset(gen, size=64, quality_filter=flt, probe_per_class=40)
     assert all(abs(r - 0.5) <= 0.03 for r in ds.acceptance_rates.values())

@@ -33,6 +33,11 @@ def test_auxiliary_class_head(arch):
     logit, classes = D(x, y, with_class=True)
     assert logit.shape == (4,) and classes.shape == (4, 3)
     assert torch.equal(logit, D(x, y))  # the head does not change the real/fake logit
+    twin = build_discriminator(spec, aux_classifier=True, twin_classifier=True).eval()
+    logit, classes, twins = twin(x, y, with_class=True)
+    assert logit.shape == (4,) and classes.shape == twins.shape == (4, 3)
+    assert not torch.equal(classes, twins)  # two heads, not one reported twice
+    assert build_discriminator(spec, twin_classifier=True).twin is None  # a twin needs the class head
     plain = build_discriminator(spec)
     assert plain.classify is None
     with pytest.raises(ValueError, match=r"with_class: expected a discriminator built with aux_classifier=True"):

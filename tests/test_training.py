@@ -51,11 +51,12 @@ def test_training_is_seeded_and_leaves_global_rng_alone(tiny):
     assert state_equal(a, b) and not state_equal(a, c)
 
 
-@pytest.mark.parametrize("arch, loss, augment, aux", [("mlp", "wgan-gp", "translation,cutout", 0.0),
-                                                       ("dcgan", "non-saturating", "auto", 0.0),
-                                                       ("mlp", "hinge", "none", 1.0)])
-def test_resume_is_bit_for_bit(tiny, tmp_path, arch, loss, augment, aux):
-    cfg = dict(arch=arch, loss=loss, augment=augment, d_steps=2, checkpoint_every=3, aux_weight=aux)
+@pytest.mark.parametrize("arch, loss, augment, aux, twin", [("mlp", "wgan-gp", "translation,cutout", 0.0, False),
+                                                             ("dcgan", "non-saturating", "auto", 0.0, False),
+                                                             ("mlp", "hinge", "none", 1.0, False),
+                                                             ("mlp", "non-saturating", "none", 0.5, True)])
+def test_resume_is_bit_for_bit(tiny, tmp_path, arch, loss, augment, aux, twin):
+    cfg = dict(arch=arch, loss=loss, augment=augment, d_steps=2, checkpoint_every=3, aux_weight=aux, aux_twin=twin)
     straight, hist_straight = fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "a", progress=False)
     fit(tiny, tiny_config(steps=3, **cfg), out_dir=tmp_path / "b", progress=False)
     resumed, hist_resumed = fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "b", resume=True,
@@ -66,6 +67,28 @@ def test_resume_is_bit_for_bit(tiny, tmp_path, arch, loss, augment, aux):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
     assert a["step"] == b["step"] == 6
     assert hist_straight == hist_resumed or [h["step"] for h in hist_resumed] == [2, 4, 6]
+
+
+def test_lr_decay_schedule(tiny, adam_lrs):
+    seen = adam_lrs
+    fit(tiny, tiny_config(steps=6, lr_d=2e-3, lr_g=1e-3, lr_decay=0.5), progress=False)
+    scale = [1, 1, 1, 1, 2 / 3, 1 / 3]  # constant, then the last 3 steps fall linearly towards 0
+    assert seen == pytest.approx([lr * s for s in scale for lr in (2e-3, 1e-3)])  # D, then G, each step
+    seen.clear()
+    fit(tiny, tiny_config(steps=6, lr_d=2e-3, lr_g=1e-3), progress=False)
+    assert seen == [2e-3, 1e-3] * 6
+
+
+def test_resume_with_lr_decay_is_bit_for_bit(tiny, tmp_path):
+    cfg = tiny_config(steps=6, lr_decay=1.0, checkpoint_every=3)
+    straight, _ = fit(tiny, cfg, out_dir=tmp_path / "a", progress=False)
+    fit(tiny, cfg, out_dir=tmp_path / "b", progress=False, hooks=[lambda s: s.step == 3])  # interrupted
+    resumed, _ = fit(tiny, cfg, out_dir=tmp_path / "b", resume=True, progress=False)
+    assert state_equal(straight, resumed)
+    # steps sets the schedule, so it may not change on resume (it may without lr_decay).
+    with pytest.raises(ValueError, match=r"config: expected .*steps is fixed when lr_decay > 0.*steps: 6 -> 9"):
+        fit(tiny, tiny_config(steps=9, lr_decay=1.0, checkpoint_every=3), out_dir=tmp_path / "b", resume=True,
+            progress=False)
 
 
 def test_outputs_written(tiny, tmp_path):
@@ -138,6 +161,11 @@ def test_resume_checks(tiny, tmp_path):
     (dict(augment="colour"), ValueError, r"augment: expected a comma-separated subset"),
     (dict(betas=(0.5,)), ValueError, r"betas: expected two numbers"),
     (dict(aux_weight=-1.0), ValueError, r"aux_weight: expected a number in \[0.0"),
+    (dict(aux_twin=True), ValueError, r"aux_twin: expected aux_weight > 0 .*got 'aux_twin=True with aux_weight=0.0'"),
+    (dict(aux_twin=1, aux_weight=1.0), TypeError, r"aux_twin: expected True or False, got 1"),
+    (dict(lr_decay=1.5), ValueError, r"lr_decay: expected a number in \[0.0, 1.0\], got 1.5"),
+    (dict(lr_decay=0.5, steps=None, max_minutes=1.0), ValueError,
+     r"lr_decay: expected a schedule over a known number of steps \(steps=N\), got 'steps=None'. Pass steps=N"),
 ])
 def test_bad_config(tiny, kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -163,6 +191,31 @@ def test_auxiliary_classifier_loss_trains_d_class_head(digits, tmp_path, monkeyp
     with torch.no_grad():
         _, logits = D(digits.images, digits.targets, with_class=True)  # (N, 10)
     assert (logits.argmax(1) == digits.targets).double().mean() > 0.6  # chance is 0.1 (0.80 measured)
+
+
+def test_twin_classifier_enters_both_losses(tiny, monkeypatch):
+    """TAC-GAN: D's twin head learns G's images; G's loss is adversarial + w * CE(head) - w * CE(twin)."""
+    import ganaug.training as tr
+
+    ces, advs, g_losses = [], [], []
+    real_ce, real_g_loss = torch.nn.functional.cross_entropy, tr.g_loss
+
+    def recording_ce(logits, y, *a, **k):
+        ces.append(real_ce(logits, y, *a, **k))
+        return ces[-1]
+
+    def recording_g_loss(*a, **k):
+        advs.append(real_g_loss(*a, **k).item())
+        return real_g_loss(*a, **k)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", recording_ce)
+    monkeypatch.setattr(tr, "g_loss", recording_g_loss)
+    fit(tiny, tiny_config(steps=3, aux_weight=0.5, aux_twin=True, mode_seeking=0.0), progress=False,
+        hooks=[lambda s: g_losses.append(s.g_loss)])
+    assert len(ces) == 12  # per step: head on real + twin on fakes (D), head + twin on G's images (G)
+    for step in range(3):
+        head, twin = ces[4 * step + 2].item(), ces[4 * step + 3].item()
+        assert g_losses[step] == pytest.approx(advs[step] + 0.5 * head - 0.5 * twin, rel=1e-5)
 
 
 def test_fewer_samples_than_batch(tiny):
