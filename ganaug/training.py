@@ -246,11 +246,11 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         out_of_time = cfg.max_minutes is not None and time.monotonic() - t0 >= 60.0 * cfg.max_minutes
         if ctx.any(stop or out_of_time):
             break
-        # Learning rates of this step: constant, then (lr_decay > 0) linearly down to 0 at `steps`.
-        scale = _lr_scale(cfg, step)
-        for opt, lr in ((opt_d, cfg.lr_d), (opt_g, cfg.lr_g)):
-            for group in opt.param_groups:
-                group["lr"] = lr * scale
+        if cfg.lr_decay > 0:  # learning rates of this step: constant, then linearly down to 0 at `steps`
+            scale = _lr_scale(cfg, step)
+            for opt, lr in ((opt_d, cfg.lr_d), (opt_g, cfg.lr_g)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * scale
         # D step(s): maximise the game value on real vs generated images of the same labels.
         for _ in range(cfg.d_steps):
             real, y = batch()
@@ -355,8 +355,6 @@ def _progress(enabled: bool, cfg: TrainConfig, start: int):
 def _lr_scale(cfg: TrainConfig, step: int) -> float:
     # Factor on both lrs at (0-based) generator step `step`: 1 until the last lr_decay * steps steps,
     # then (steps - step) / decay_steps, so the final update still moves (1 / decay_steps) and none is wasted.
-    if cfg.lr_decay <= 0:
-        return 1.0
     decay_steps = max(1, round(cfg.lr_decay * cfg.steps))
     return min(1.0, (cfg.steps - step) / decay_steps)
 
