@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_benchmark_parser(sub) -> None:
-    from .benchmark import METHODS, BenchmarkConfig
+    from .benchmark import DEFAULT_METHODS, METHODS, BenchmarkConfig
 
     d = BenchmarkConfig()
     p = sub.add_parser("benchmark", help="downstream accuracy with and without GAN augmentation, over sizes and seeds",
@@ -134,15 +134,27 @@ def _add_benchmark_parser(sub) -> None:
     p.add_argument("--download", action="store_true", help="download MNIST/Fashion-MNIST if missing")
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="labelled images per class; 0 = full training set")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (one subset + GAN + classifiers each)")
-    p.add_argument("--methods", nargs="+", default=None, help="subset of: " + " ".join(METHODS))
+    p.add_argument("--methods", nargs="+", default=None, help="any of: " + " ".join(METHODS) +
+                   " (default: " + " ".join(DEFAULT_METHODS) + ")")
     p.add_argument("--eval-split", default=None, help="test (default) or val (held out of the training split, for tuning)")
+    p.add_argument("--val-per-class", type=int, default=None,
+                   help=f"labelled selection split per class, held out of the training split: the auto share is "
+                   f"chosen on it (default {d.val_per_class})")
     p.add_argument("--gan-arch", default=None, help=f"mlp or dcgan (default {d.gan_arch})")
     p.add_argument("--gan-width", type=int, default=None)
-    p.add_argument("--gan-steps", type=int, default=None, help=f"GAN generator steps per cell (default {d.gan_steps})")
+    p.add_argument("--gan-steps", type=int, default=None,
+                   help="GAN generator steps per cell (default: 20 per labelled image, 4,000 to 20,000)")
+    p.add_argument("--gan-aug-copies", type=int, default=None,
+                   help=f"real+augan+aug: augmented copies per image the GAN trains on (default {d.gan_aug_copies})")
     p.add_argument("--gan-minutes", type=float, default=None, help="wall-clock cap per GAN")
-    p.add_argument("--clf-steps", type=int, default=None, help=f"classifier batches, every method (default {d.clf_steps})")
-    p.add_argument("--clf-width", type=int, default=None)
-    p.add_argument("--synthetic-share", type=float, default=None, help=f"default {d.synthetic_share}")
+    p.add_argument("--clf-steps", type=int, default=None,
+                   help="classifier batches, every method of a cell (default: 20 epochs of the subset, at least 1,500)")
+    p.add_argument("--clf-width", type=int, default=None, help=f"default {d.clf_width}")
+    p.add_argument("--shares", type=float, nargs="+", default=None,
+                   help=f"synthetic shares tried by every mixing method; @auto picks among them and 0 on the "
+                   f"selection split (default {' '.join(map(str, d.shares))})")
+    p.add_argument("--teacher-weight", type=float, default=None,
+                   help=f"real+gan+aug-soft: weight of the teacher's probabilities in synthetic labels (default {d.teacher_weight})")
     p.add_argument("--filter-keep", type=float, default=None,
                    help=f"per class, keep this most-confident fraction of GAN samples (default {d.filter_keep})")
     p.add_argument("--device", default=None)
@@ -231,10 +243,10 @@ def _demo(args) -> int:
     print(f"generated digits (one row per class): {out / 'samples' / 'final.png'}")
     print(f"generator: {out / 'generator.pt'}  (sample more: ganaug sample --checkpoint "
           f"{out / 'generator.pt'} --n 100 --out grid.png)")
-    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, device="cpu")
+    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, clf_width=8, shares=(0.5,), device="cpu")
     print(f"training a small CNN ({bench.clf_steps} batches of 64) with and without synthetic digits ...")
     scores = compare_methods(train, test, gen, ("real", "real+gan", "cas"), bench, seed=args.seed)
-    names = {"real": "real only", "real+gan": "real + synthetic (half of every batch)",
+    names = {"real": "real only", "real+gan@0.5": "real + synthetic (half of every epoch)",
              "cas": "synthetic only (CAS)"}
     print(f"\n{'training data':40} test accuracy ({len(test)} held-out digits, seed {args.seed})")
     for m, r in scores.items():
@@ -273,10 +285,11 @@ def _benchmark(args) -> int:
     if not args.report_only:
         base = quick_config() if args.quick else BenchmarkConfig()
         given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
-                                                 "gan_width", "gan_steps", "gan_minutes", "clf_steps", "clf_width",
-                                                 "synthetic_share", "filter_keep", "device")
+                                                 "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
+                                                 "clf_width", "shares", "teacher_weight", "val_per_class",
+                                                 "filter_keep", "device")
                  if getattr(args, f) is not None}
-        for f in ("sizes", "seeds", "methods"):
+        for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:
                 given[f] = tuple(given[f])
         cfg = dataclasses.replace(base, download=args.download, **given).validate()
