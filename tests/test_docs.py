@@ -104,6 +104,13 @@ def test_cli_page_matches_the_parsers():
         "docs/cli.md is out of date: run python3 docs/gen_cli.py"
 
 
+def test_ci_runs_the_readme_commands_verbatim():
+    readme = (REPO / "README.md").read_text()
+    readme_commands = {line for m in FENCE.finditer(readme) if m.group(1) == "bash" for line in m.group(2).splitlines()}
+    ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if "pip install" in line]
+    assert len(ci) == 2 and all(line in readme_commands for line in ci), ci
+
+
 def test_readme_is_a_short_page():
     assert len((REPO / "README.md").read_text().splitlines()) <= 200
 
