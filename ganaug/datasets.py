@@ -221,8 +221,8 @@ def _load_named(name: str, root, train: bool, download: bool) -> LabelledImages:
         folder = root / cls.__name__ / "raw"
         raise DatasetNotFoundError(
             f"{name} not found: looked in {folder.resolve()}. Pass download=True (CLI: --download) to "
-            f"fetch it, or point root at the folder that contains {cls.__name__}/raw "
-            f"(e.g. root='../shared/data').") from None
+            f"fetch it, or point root (or the GANAUG_DATA environment variable) at the folder that contains "
+            f"{cls.__name__}/raw.") from None
     return from_arrays(ds.data, ds.targets, classes=list(ds.classes), name=name)
 
 
