@@ -1,4 +1,5 @@
 """ganaug: class-conditional GAN data augmentation for small labelled image datasets."""
+from .benchmark import compare_methods
 from .checkpoint import CheckpointError, load_generator
 from .classifier import SmallCNN, predict_proba, train_classifier
 from .datasets import (DatasetNotFoundError, LabelledImages, load_dataset, long_tailed_subset, stratified_subset,
@@ -12,7 +13,7 @@ from .models import ConditionalGenerator
 from .prdc import DensityCoverage, PrecisionRecall
 from .synthetic import SyntheticDataset
 from .training import TrainConfig, TrainingDivergedError, fit
-from .transforms import AlbumentationsAdapter, ToGanaugTensor
+from .transforms import AlbumentationsAdapter, ToGanaugTensor, augmented_copies
 
 __version__ = "0.1.0"
 # `ganaug.evaluate` is the function; its helpers stay importable with `from ganaug.evaluate import format_report`.
@@ -20,7 +21,7 @@ __all__ = [
     "AlbumentationsAdapter", "CheckpointError", "ConditionalGenerator", "ConfidenceFilter", "DatasetNotFoundError",
     "DensityCoverage", "DiscriminatorFilter", "FID", "FilterQuotaError", "KID", "LabelledImages", "MixedBatchSampler",
     "MixedDataset", "PrecisionRecall", "SampleFilter", "SmallCNN", "SyntheticDataset", "ToGanaugTensor", "TrainConfig",
-    "TrainingDivergedError", "concat_datasets", "evaluate", "fit", "load_dataset", "load_generator",
+    "TrainingDivergedError", "augmented_copies", "compare_methods", "concat_datasets", "evaluate", "fit", "load_dataset", "load_generator",
     "long_tailed_subset", "predict_proba", "stratified_subset", "train_classifier", "train_val_split",
     "GANOversampler",
 ]
