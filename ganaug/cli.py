@@ -243,7 +243,7 @@ def _demo(args) -> int:
     print(f"generated digits (one row per class): {out / 'samples' / 'final.png'}")
     print(f"generator: {out / 'generator.pt'}  (sample more: ganaug sample --checkpoint "
           f"{out / 'generator.pt'} --n 100 --out grid.png)")
-    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, clf_width=8, shares=(0.5,), device="cpu")
+    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, shares=(0.5,), device="cpu")
     print(f"training a small CNN ({bench.clf_steps} batches of 64) with and without synthetic digits ...")
     scores = compare_methods(train, test, gen, ("real", "real+gan", "cas"), bench, seed=args.seed)
     names = {"real": "real only", "real+gan@0.5": "real + synthetic (half of every epoch)",
