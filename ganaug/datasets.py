@@ -289,8 +289,8 @@ def _load_named(name: str, root, train: bool, download: bool) -> LabelledImages:
     if None in paths:
         raise DatasetNotFoundError(
             f"{name} not found: looked for {' and '.join(stems)} (or the same names with .gz) in "
-            f"{folder.resolve()}. Pass download=True (CLI: --download) to fetch it, or point root (CLI: --root; or the "
-            f"GANAUG_DATA environment variable) at the folder that contains {cls.__name__}/raw (e.g. root='data').")
+            f"{folder.resolve()}. Pass download=True (CLI: --download) to fetch it, or point root (CLI: --root) "
+            f"at the folder that contains {cls.__name__}/raw (e.g. root='data').")
     images, labels = _read_idx(paths[0], 3), _read_idx(paths[1], 1)
     if images.shape[0] != labels.shape[0]:
         fail("root", f"matching {name} image and label files", f"{images.shape[0]} images and "
