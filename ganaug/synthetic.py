@@ -21,7 +21,7 @@ from torch.utils.data import Dataset, Subset
 
 from ._blocks import BLOCK, run_in_blocks
 from ._checks import check_choice, check_float, check_int, fail
-from ._threads import ThreadChooser
+from ._threads import ThreadChooser, in_thread_scope
 from .filtering import FilterQuotaError, SampleFilter
 from .models import ConditionalGenerator
 from .transforms import OUTPUT_FORMATS, convert_images
@@ -135,12 +135,14 @@ class SyntheticDataset(Dataset):
             self._targets = self._labels(torch.arange(self._n))
         return self._targets
 
+    @in_thread_scope  # generating and copying under the chosen thread count
     def __getitem__(self, index: int):
         i = self._index(index)
         images, labels = self._block(i // BLOCK)
         j = i % BLOCK
         return self._finish(images[j:j + 1].clone(), labels[j:j + 1])[0]
 
+    @in_thread_scope
     def __getitems__(self, indices: Sequence[int]) -> list:
         """Fetch many items at once (the DataLoader calls this with each batch's indices).
 

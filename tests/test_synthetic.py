@@ -131,6 +131,7 @@ def test_same_items_whatever_the_thread_count(arch):
         for start in range(0, 300, 10):  # many small passes: the chooser times and switches counts
             assert items_equal(auto.__getitems__(order[start:start + 10]), items[1][start:start + 10])
         assert torch.get_num_threads() == 2  # restored after generating
+        assert set(auto._threads.seconds) == {1, 2}  # both counts were timed
     finally:
         torch.set_num_threads(before)
     assert items_equal(items[1], items[2]) and items_equal(items[1], items[None])
