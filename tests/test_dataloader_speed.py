@@ -1,24 +1,14 @@
 """benchmarks/dataloader_speed.py at a tiny size: fresh shuffled epochs, idle and busy, rows and ratios."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def speed():
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports benchmarks/_common.py
-    spec = importlib.util.spec_from_file_location("bench_dataloader_speed", BENCHMARKS / "dataloader_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("dataloader_speed.py") as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_tiny_synthetic_only(speed, tmp_path, capsys):
