@@ -33,19 +33,24 @@ class PseudoLabels:
     """What :func:`pseudo_label` returns.
 
     ``data``: the labelled images first, then the pseudo-labelled pool images (in pool order), as one
-    :class:`~ganaug.datasets.LabelledImages`. ``classifier``: the last round's SmallCNN, trained on
-    ``data``. ``pool_index`` (P,): the pool row of each pseudo-labelled image; ``confidence`` (P,): the
+    :class:`~ganaug.datasets.LabelledImages`. ``classifiers``: each round's SmallCNN, ``[0]`` trained
+    on the labelled images alone (the supervised baseline), ``[-1]`` (also ``classifier``) on ``data``,
+    the self-training baseline. ``pool_index`` (P,): the pool row of each pseudo-labelled image; ``confidence`` (P,): the
     classifier's probability for its label. ``rounds``: one dict per round with ``above_threshold``
     (pool images at or above the threshold), ``kept`` (after the class cap) and ``per_class`` (kept per
     class).
     """
 
     data: LabelledImages
-    classifier: SmallCNN
+    classifiers: list[SmallCNN]
     n_labelled: int
     pool_index: torch.Tensor
     confidence: torch.Tensor
     rounds: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def classifier(self) -> SmallCNN:
+        return self.classifiers[-1]
 
     @property
     def n_pseudo(self) -> int:
@@ -124,17 +129,17 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                                 device=device, batch_size=batch_size, width=width, lr_schedule="cosine",
                                 num_classes=labelled.num_classes, progress=progress)
 
-    clf = train(labelled)
+    classifiers = [train(labelled)]
     stats: list[dict[str, Any]] = []
     for r in range(1, rounds + 1):
-        conf, pred = predict_proba(clf, pool).max(dim=1)  # (M,), (M,)
+        conf, pred = predict_proba(classifiers[-1], pool).max(dim=1)  # (M,), (M,)
         keep, above = _select(conf, pred, fresh, threshold, labelled.num_classes, max_class_ratio)
         union = LabelledImages(torch.cat([labelled.images, pool[keep]]), torch.cat([labelled.targets, pred[keep]]),
                                labelled.classes, name=labelled.name)
         stats.append({"round": r, "above_threshold": above, "kept": len(keep),
                       "per_class": torch.bincount(pred[keep], minlength=labelled.num_classes).tolist()})
-        clf = train(union)
-    return PseudoLabels(union, clf, len(labelled), keep, conf[keep], stats)
+        classifiers.append(train(union))
+    return PseudoLabels(union, classifiers, len(labelled), keep, conf[keep], stats)
 
 
 def _select(conf: torch.Tensor, pred: torch.Tensor, candidates: torch.Tensor, threshold: float, num_classes: int,
