@@ -40,6 +40,41 @@ def check_float(arg: str, value: object, low: float | None = None, high: float |
 def check_choice(arg: str, value: object, choices: Iterable[str]) -> str:
     choices = list(choices)
     if value not in choices:
+        hint = did_you_mean(value, choices)
         fail(arg, "one of " + ", ".join(repr(c) for c in choices), value,
-             f"Pick one of the supported names for {arg}.")
+             f"{hint + ' ' if hint else ''}Pick one of the supported names for {arg}.")
     return value  # type: ignore[return-value]
+
+
+def did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """``"Did you mean 'x'?"`` for the closest of ``choices`` (difflib), or ``""`` when none is close."""
+    import difflib
+
+    if not isinstance(value, str):
+        return ""
+    choices = [str(c) for c in choices]
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"Did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+def check_device(arg: str, value: object) -> None:
+    """``None`` or a device string torch understands and this machine has (``cpu``, ``cuda``, ``cuda:1``)."""
+    if value is None:
+        return
+    import torch
+
+    if not isinstance(value, (str, torch.device)):
+        fail(arg, "a device name such as 'cpu' or 'cuda'", value, f"Pass {arg}='cpu' or {arg}='cuda'.", TypeError)
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        fail(arg, "a device name such as 'cpu', 'cuda' or 'cuda:1'", value,
+             f"{did_you_mean(str(value), ['cpu', 'cuda', 'mps'])} Pass {arg}='cpu' or {arg}='cuda'.".strip())
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index is not None and device.index >= count):
+            fail(arg, f"an available device ({count} CUDA GPU{'s' if count != 1 else ''} visible)", str(value),
+                 f"Pass {arg}='cpu'" + (f" or an index below {count}." if count else "."))
+    elif device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        fail(arg, "an available device", str(value), f"Pass {arg}='cpu'.")

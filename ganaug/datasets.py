@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._checks import check_float, check_int, fail
+from ._checks import check_float, check_int, did_you_mean, fail
 
 NAMED_DATASETS = ("digits", "mnist", "fashion-mnist")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -142,11 +143,14 @@ def from_arrays(images: Any, labels: Any, classes: Sequence[str] | None = None,
     """Build a :class:`LabelledImages` from image and label arrays (numpy or torch).
 
     Images may be (N, H, W), (N, C, H, W) or (N, H, W, C) with C in {1, 3}. ``value_range`` is the
-    pixel range of the input (mapped to [-1, 1]); by default uint8 means (0, 255) and floats are
-    taken as (0, 1) when non-negative, else as already in [-1, 1].
+    pixel range of the input (mapped to [-1, 1]). Without it only unambiguous ranges are assumed:
+    uint8 is (0, 255), floats inside [0, 1] are (0, 1), floats inside [-1, 1] with negative values are
+    already normalised; anything else (e.g. scikit-learn's digits, floats 0..16, or 16-bit images)
+    is refused with a message asking for ``value_range``. ``labels`` are integer class indices (whole
+    floats are accepted) or class-name strings (mapped in the order of ``classes``, else sorted).
     """
     x = _as_float_images(images, value_range)
-    y = _as_labels(labels, x.shape[0])
+    y, classes = _as_labels(labels, x.shape[0], classes)
     if classes is None:
         num_classes = int(y.max()) + 1
         classes = [str(i) for i in range(num_classes)]
@@ -193,31 +197,82 @@ def _as_float_images(images: Any, value_range) -> torch.Tensor:
     if not torch.isfinite(x).all():
         fail("images", "finite pixel values", "NaN or inf pixels",
              "Clean or drop the broken images before loading.")
+    lo_x, hi_x = float(x.min()), float(x.max())
     if value_range is None:
-        if images.dtype in (np.uint8, torch.uint8):
-            value_range = (0.0, 255.0)
-        elif float(x.min()) >= 0.0:
-            value_range = (0.0, 1.0) if float(x.max()) <= 1.0 else (0.0, 255.0)
-        else:
-            value_range = (-1.0, 1.0)
-    lo, hi = float(value_range[0]), float(value_range[1])
+        value_range = _guess_range(images, lo_x, hi_x)
+    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2):
+        fail("value_range", "a (low, high) pair", value_range, "Pass e.g. value_range=(0, 255).", TypeError)
+    lo, hi = check_float("value_range", value_range[0]), check_float("value_range", value_range[1])
     if not hi > lo:
         fail("value_range", "(low, high) with high > low", value_range, "Pass the pixel range of your data.")
-    if float(x.min()) < lo - 1e-6 or float(x.max()) > hi + 1e-6:
-        fail("images", f"pixel values inside value_range {(lo, hi)}", (float(x.min()), float(x.max())),
-             "Pass value_range=(min, max) matching your data.")
+    if lo_x < lo - 1e-6 or hi_x > hi + 1e-6:
+        fail("images", f"pixel values inside value_range {(lo, hi)}", (lo_x, hi_x),
+             f"Pass value_range=(min, max) matching your data, e.g. value_range=({_nice(lo_x)}, {_nice(hi_x)}).")
+    if hi_x > lo_x and (hi_x - lo_x) < 0.1 * (hi - lo):
+        warnings.warn(f"images: the pixels span only [{lo_x:g}, {hi_x:g}] of value_range ({lo:g}, {hi:g}), so "
+                      f"the images come out nearly flat. If that is not intended, pass value_range=({_nice(lo_x)}, "
+                      f"{_nice(hi_x)}) or the range your data was stored in.", UserWarning, stacklevel=4)
     if (lo, hi) == (-1.0, 1.0):
         return x.contiguous()  # already ganaug's range: bit-exact (the mapping below may move the last bit)
     return ((x - lo) / (hi - lo) * 2.0 - 1.0).contiguous()
 
 
-def _as_labels(labels: Any, n: int) -> torch.Tensor:
-    y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, torch.Tensor) else labels.detach().cpu()
+def _nice(v: float) -> str:
+    return f"{v:g}" if v != int(v) else str(int(v))
+
+
+def _guess_range(images, lo_x: float, hi_x: float) -> tuple[float, float]:
+    # Only unambiguous cases are guessed: uint8 is 0..255, floats inside [0, 1] are 0..1, floats
+    # inside [-1, 1] with negatives are already normalised. Anything else needs the caller's range.
+    dtype = images.dtype
+    if dtype in (np.uint8, torch.uint8):
+        return 0.0, 255.0
+    is_float = (np.issubdtype(dtype, np.floating) if isinstance(dtype, np.dtype) else dtype.is_floating_point)
+    if not is_float:
+        sixteen = "16" in str(dtype)
+        fail("images", "uint8 or float pixels (other integer types have no standard range)",
+             f"dtype {dtype} with values in [{lo_x:g}, {hi_x:g}]",
+             "Pass value_range=(low, high), the range your pixels were stored in, e.g. "
+             + ("(0, 65535) for 16-bit images or (0, 4095) for 12-bit ones." if sixteen
+                else f"({_nice(min(lo_x, 0.0))}, {_nice(hi_x)}) or (0, 255) for 8-bit pixels."))
+    if lo_x >= 0.0 and hi_x <= 1.0:
+        return 0.0, 1.0
+    if lo_x >= -1.0 and hi_x <= 1.0:
+        return -1.0, 1.0
+    fail("images", "float pixels in [0, 1] or [-1, 1] (the ranges ganaug assumes for floats)",
+         f"values in [{lo_x:g}, {hi_x:g}]",
+         f"Pass value_range=(low, high), the range your pixels were stored in, e.g. "
+         f"value_range=({_nice(min(lo_x, 0.0))}, {_nice(hi_x)}) (scikit-learn's digits: (0, 16); 8-bit pixels "
+         "as floats: (0, 255)).")
+
+
+def _as_labels(labels: Any, n: int, classes: Sequence[str] | None) -> tuple[torch.Tensor, list[str] | None]:
+    """Labels -> int64 (n,) class indices, plus class names when the labels were names."""
+    if not isinstance(labels, torch.Tensor):
+        arr = np.asarray(labels)
+        if arr.dtype.kind in "USO":  # class names: map them to indices, in the order of `classes` or sorted
+            names = [str(v) for v in arr.reshape(-1)]
+            if arr.dtype.kind == "O" and not all(isinstance(v, str) for v in arr.reshape(-1)):
+                fail("labels", "integer class indices or class-name strings", f"objects of type "
+                     f"{type(arr.reshape(-1)[0]).__name__}", "Convert labels to integers 0..K-1 or to strings.",
+                     TypeError)
+            order = [str(c) for c in classes] if classes is not None else sorted(set(names))
+            index = {c: i for i, c in enumerate(order)}
+            unknown = sorted(set(names) - set(index))
+            if unknown:
+                fail("labels", f"names from classes {order[:10]}", unknown[:5],
+                     "Pass classes=... listing every label name, or leave classes out.")
+            labels = np.array([index[v] for v in names], dtype=np.int64).reshape(arr.shape)
+            classes = order
+        else:
+            labels = arr
+    y = torch.as_tensor(labels) if not isinstance(labels, torch.Tensor) else labels.detach().cpu()
     if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
         if y.dtype.is_floating_point and torch.isfinite(y).all() and bool((y == y.round()).all()):
             y = y.round()
         else:
-            fail("labels", "integer class indices", f"dtype {y.dtype}",
+            bad = y[~torch.isfinite(y) | (y != y.round())][:3].tolist() if y.dtype.is_floating_point else y.dtype
+            fail("labels", "integer class indices (whole numbers)", f"dtype {y.dtype} with values such as {bad}",
                  "Convert labels to integers 0..K-1 (e.g. with sklearn.preprocessing.LabelEncoder).", TypeError)
     y = y.to(torch.int64).reshape(-1) if y.ndim <= 1 else y
     if y.ndim != 1 or y.shape[0] != n:
@@ -225,7 +280,10 @@ def _as_labels(labels: Any, n: int) -> torch.Tensor:
              "Pass exactly one integer label per image.")
     if int(y.min()) < 0:
         fail("labels", "non-negative class indices", int(y.min()), "Remap labels to 0..K-1.")
-    return y
+    if classes is None and int(y.max()) >= n:  # K classes need K images; also bounds the class count
+        fail("labels", f"class indices below the number of images ({n}), every class having an image",
+             int(y.max()), "Remap labels to 0..K-1 without gaps (e.g. with sklearn.preprocessing.LabelEncoder).")
+    return y, classes
 
 
 def _load_named(name: str, root, train: bool, download: bool) -> LabelledImages:
@@ -240,39 +298,98 @@ def _load_named(name: str, root, train: bool, download: bool) -> LabelledImages:
 
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     root = Path(root if root is not None else default_root())
-    try:
-        ds = cls(root=str(root), train=train, download=download)
-    except RuntimeError as err:
-        if "not found" not in str(err).lower():
-            raise
-        folder = root / cls.__name__ / "raw"
+    folder = root / cls.__name__ / "raw"
+    prefix = "train" if train else "t10k"
+    stems = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    paths = [_find_raw(folder, stem) for stem in stems]
+    if None in paths and download:
+        try:
+            cls(root=str(root), train=train, download=True)
+        except Exception as err:  # no network, proxy, checksum, disk: all end the same way for the user
+            reason = " ".join(str(err).split())[:160] or type(err).__name__
+            mirror = cls.mirrors[0]
+            raise DatasetNotFoundError(
+                f"{name}: the download failed ({reason}). On a machine with network, fetch "
+                f"{', '.join(s + '.gz' for s in stems)} from {mirror} and put them (as .gz or unpacked) into "
+                f"{folder.resolve()}, then run again without download.") from None
+        paths = [_find_raw(folder, stem) for stem in stems]
+    if None in paths:
         raise DatasetNotFoundError(
-            f"{name} not found: looked in {folder.resolve()}. Pass download=True (CLI: --download) to "
-            f"fetch it, or point root (or the GANAUG_DATA environment variable) at the folder that contains "
-            f"{cls.__name__}/raw.") from None
-    return from_arrays(ds.data, ds.targets, classes=list(ds.classes), name=name)
+            f"{name} not found: looked for {' and '.join(stems)} (or the same names with .gz) in "
+            f"{folder.resolve()}. Pass download=True (CLI: --download) to fetch it, or point root (CLI: --root) "
+            f"at the folder that contains {cls.__name__}/raw (e.g. root='data').")
+    images, labels = _read_idx(paths[0], 3), _read_idx(paths[1], 1)
+    if images.shape[0] != labels.shape[0]:
+        fail("root", f"matching {name} image and label files", f"{images.shape[0]} images and "
+             f"{labels.shape[0]} labels in {folder}", "Replace the files with the official ones.")
+    return from_arrays(images, labels.astype(np.int64), classes=list(cls.classes), name=name)
+
+
+# The largest IDX payload read (bytes): MNIST's training images are 47 MB; a header claiming more is refused
+# before anything is allocated.
+MAX_IDX_BYTES = 1 << 30
+
+
+def _find_raw(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """One unsigned-byte IDX file (LeCun's MNIST format), plain or gzipped -> uint8 array with ``ndim`` axes."""
+    import gzip
+    import struct
+    import zlib
+
+    def bad(what: str):
+        fail("root", f"an IDX file of {ndim}-D unsigned bytes (the official MNIST format)", f"{what} in {path}",
+             "Replace it with the official file (or pass download=True after deleting it).")
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[2] != 0x08 or head[3] != ndim:
+                bad(f"header {head.hex() or 'empty'}")
+            dims = struct.unpack(f">{ndim}I", f.read(4 * ndim))
+            if ndim > 1 and not (8 <= dims[1] <= 64 and 8 <= dims[2] <= 64):
+                bad(f"images of {dims[1]}x{dims[2]} pixels")
+            size = int(np.prod(dims, dtype=np.int64))
+            if size > MAX_IDX_BYTES:
+                bad(f"a header claiming {size:,} bytes")
+            payload = f.read(size + 1)
+    except struct.error:
+        bad("a truncated header")
+    except (OSError, EOFError, zlib.error) as err:
+        bad(f"unreadable data ({' '.join(str(err).split())[:80]})")
+    if len(payload) != size:
+        bad(f"{len(payload):,} data bytes where the header says {size:,}")
+    return np.frombuffer(bytearray(payload), dtype=np.uint8).reshape(dims)  # writable: torch shares it
 
 
 def _load_folder(path: Path) -> LabelledImages:
     if not path.is_dir():
+        hint = did_you_mean(str(path), NAMED_DATASETS)
         raise DatasetNotFoundError(
             f"source: {str(path)!r} is neither a known dataset name {NAMED_DATASETS} nor an existing "
-            "folder. Pass a folder with one sub-folder of images per class.")
+            f"folder. {hint + ' ' if hint else ''}Pass a dataset name or a folder with one sub-folder of images "
+            "per class.")
     from PIL import Image
 
-    class_dirs = sorted(d for d in path.iterdir() if d.is_dir())
+    class_dirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not class_dirs:
         raise DatasetNotFoundError(f"source: {str(path)!r} has no class sub-folders. Lay it out as "
                                    "root/<class name>/<image files>.")
     arrays, labels = [], []
     for label, d in enumerate(class_dirs):
-        files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+        files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
         if not files:
             fail("source", "at least one image per class folder", f"no images in {d}",
                  "Remove the empty folder or add images to it.")
         for f in files:
-            with Image.open(f) as im:
-                arrays.append(np.asarray(im.convert("RGB")))
+            arrays.append(_read_image(f, Image))
             labels.append(label)
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
@@ -281,6 +398,30 @@ def _load_folder(path: Path) -> LabelledImages:
     if all(np.array_equal(x[..., 0], x[..., c]) for c in (1, 2)):
         x = x[..., 0]  # greyscale saved as RGB -> (N, H, W)
     return from_arrays(x, np.asarray(labels), classes=[d.name for d in class_dirs], name=path.name)
+
+
+def _read_image(f: Path, Image) -> np.ndarray:
+    """One 8-bit image file -> (H, W, 3) uint8; refuses what would be converted silently wrong."""
+    def refuse(got: str, fix: str):
+        fail("source", "8-bit greyscale, palette or RGB images of 8 to 64 pixels a side", f"{got} in {f}", fix)
+
+    try:
+        with Image.open(f) as im:
+            # Checked on the header, before the pixels are decoded (a huge image is refused unread).
+            if not (8 <= min(im.size) and max(im.size) <= 64):
+                refuse(f"a {im.size[0]}x{im.size[1]} image", "Resize the images to 8..64 pixels a side first.")
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+                refuse(f"a {'16-bit' if '16' in im.mode else '32-bit'} image (mode {im.mode})",
+                       "Convert the images to 8 bits first, scaling them as you need (converting here would clip).")
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                alpha = np.asarray(im.convert("RGBA"))[..., 3]
+                if (alpha < 255).any():
+                    refuse("an image with transparent pixels", "Flatten the images onto a background first.")
+            return np.asarray(im.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        if isinstance(err, ValueError) and str(err).startswith("source:"):
+            raise
+        refuse(f"an unreadable image ({' '.join(str(err).split())[:80]})", "Remove or replace the file.")
 
 
 def _from_torch_dataset(ds, classes) -> LabelledImages:

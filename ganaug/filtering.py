@@ -9,7 +9,6 @@ blocks, so whether a sample is kept does not depend on the other samples of its 
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import torch
@@ -170,18 +169,6 @@ class DiscriminatorFilter(SampleFilter):
 
 def load_discriminator(path) -> tuple[nn.Module, dict]:
     """Rebuild the discriminator of a training checkpoint; returns ``(D in eval mode on CPU, spec)``."""
-    from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, safe_load
-    from .models import build_discriminator
-    from .training import TrainConfig
+    from .checkpoint import load_discriminator as load
 
-    obj = safe_load(path, expected=(CHECKPOINT_FORMAT,))
-    try:
-        spec = json.loads(obj["spec"])
-        cfg = TrainConfig.from_json(obj["config"])
-        spectral = cfg.spectral_norm if cfg.spectral_norm is not None else cfg.loss != "wgan-gp"
-        d = build_discriminator(spec, spectral, cfg.minibatch_std, cfg.aux_weight > 0, cfg.aux_twin)
-        d.load_state_dict(obj["D"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"checkpoint: {str(path)!r} has a ganaug header but no usable discriminator "
-                              f"({str(err).splitlines()[0][:120]}). Re-create it by training.") from None
-    return d.eval(), spec
+    return load(path)

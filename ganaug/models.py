@@ -173,7 +173,9 @@ class ConditionalDiscriminator(nn.Module):
             # Groups are runs of g consecutive samples, so a batch of real images followed by one of
             # generated images (each a multiple of g) never mixes the two in a group.
             b, g = h.shape[0], self.mbstd_group
-            g = g if b % g == 0 else 1
+            if b % g:  # a partial group would silently mix samples of different batches (or real and fake)
+                fail("x", f"a batch size divisible by the minibatch-stddev group size {g}", b,
+                     "Pass batches of a multiple of minibatch_std images (training does).")
             std = h.view(b // g, g, -1).std(dim=1, unbiased=False).mean(dim=1)  # (B/g,)
             h = torch.cat([h, std.repeat_interleave(g)[:, None]], dim=1)  # (B, F + 1)
         logit = self.head(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)

@@ -233,13 +233,18 @@ class _ImageFiles:
 
 
 def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: int, device: str | None,
-             out_dir: str | Path | None, resume: Any, progress: bool) -> LabelledImages:
+             out_dir: str | Path | None, resume: Any, overwrite: bool, progress: bool) -> LabelledImages:
     """The GAN's training set for ``fit(..., unlabelled=...)``: labelled + pseudo-labelled pool images.
 
     With ``out_dir`` the pseudo-labels are stored in ``out_dir/pseudo_labels.pt`` (pool rows, labels,
     per-round counts); a resumed run reads them back instead of re-training the classifiers, so it
     trains on exactly the same images.
     """
+    from ._outdir import check_out_dir
+
+    path = Path(out_dir) / PSEUDO_LABELS_FILE if out_dir is not None else None
+    if path is not None:  # refuse a folder that holds another run before pseudo-labelling (and writing) anything
+        check_out_dir(path.parent, resume, overwrite)
     kwargs = dict(kwargs or {})
     for key in ("labelled", "unlabelled"):
         if key in kwargs:
@@ -250,9 +255,8 @@ def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: i
     # What defines the pseudo-labels; device and progress do not change them.
     settings = json.dumps({k: v for k, v in kwargs.items() if k not in ("device", "progress")},
                           sort_keys=True, default=repr)
-    ids = {"labelled": fingerprint(data), "pool": fingerprint(LabelledImages(pool, torch.zeros(len(pool),
-                                                                                               dtype=torch.int64), ["pool"]))}
-    path = Path(out_dir) / PSEUDO_LABELS_FILE if out_dir is not None else None
+    pool_id = fingerprint(LabelledImages(pool, torch.zeros(len(pool), dtype=torch.int64), ["pool"]))
+    ids = {"labelled": fingerprint(data), "pool": pool_id}
     if resume and path is not None and path.exists():
         saved = safe_load(path, expected=(PSEUDO_LABELS_FORMAT,))
         if saved.get("labelled") != ids["labelled"] or saved.get("pool") != ids["pool"] or saved.get("settings") != settings:
@@ -266,7 +270,7 @@ def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: i
             raise CheckpointError(f"checkpoint: {str(path)!r} does not match the pool ({err}). Start a new "
                                   "out_dir.") from None
     result = pseudo_label(data, pool, **kwargs)
-    if path is not None:
+    if path is not None and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 writes the file
         atomic_save({"format": PSEUDO_LABELS_FORMAT, "version": 1, **ids, "settings": settings,
                      "n_labelled": result.n_labelled, "n_pseudo": result.n_pseudo,
                      "pool_index": result.pool_index, "targets": result.pseudo.targets.clone(),

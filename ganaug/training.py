@@ -1,6 +1,7 @@
 """Conditional GAN training: k discriminator steps, one generator step, hooks; resumable bit-for-bit."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -12,19 +13,25 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_float, check_int, fail
+from ._checks import check_choice, check_device, check_float, check_int, fail
 from ._distributed import Dist, rank_seed, setup
+from ._outdir import RunLock, check_out_dir, clean_temps, clear_run
 from ._progress import bar as tqdm_bar
 from .augment import diff_augment, parse_policy
-from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, atomic_save, check_finite, safe_load
+from .checkpoint import (CheckpointError, DiskFullError, check_finite, discriminator_for,
+                         load_training_checkpoint, save_training_checkpoint)
 from .datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
-from .models import ARCHS, ConditionalGenerator, build_discriminator, build_generator, default_spec
+from .models import ARCHS, ConditionalGenerator, build_generator, default_spec
 
 # Below this many training images DiffAugment is switched on by default ("auto").
 SMALL_DATA = 10_000
 # Fields that may change between a checkpoint and its resumption (they do not alter the trajectory).
 RESUMABLE_CHANGES = {"steps", "max_minutes", "log_every", "sample_every", "checkpoint_every", "device"}
+
+
+def _opt(default: Any, help: str):
+    return field(default=default, metadata={"help": help})
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -35,32 +42,35 @@ class TrainingDivergedError(FloatingPointError):
 class TrainConfig:
     """Everything that defines a GAN training run. Stored as JSON in every checkpoint."""
 
-    arch: str = "dcgan"  # "mlp" | "dcgan"
-    loss: str = "non-saturating"  # "minimax" | "non-saturating" | "hinge" | "wgan-gp"
-    steps: int | None = 2000  # generator updates; None = until max_minutes
-    max_minutes: float | None = None  # wall-clock budget for this call
-    batch_size: int = 64
-    d_steps: int = 1  # discriminator updates per generator update (k in Goodfellow et al.)
-    z_dim: int = 64
-    width: int = 32  # channel/unit multiplier of both networks
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    lr_decay: float = 0.0  # last fraction of `steps` over which both lrs fall linearly to 0; 0 disables
-    gp_weight: float = 10.0  # wgan-gp only
-    augment: str = "auto"  # DiffAugment policy: "auto" | "none" | "translation,cutout" | ...
-    ema_decay: float = 0.999  # EMA of G's weights; 0 disables
-    minibatch_std: int = 0  # group size of D's minibatch-stddev feature; 0 disables
-    mode_seeking: float = 0.03  # weight of the mode-seeking term (Mao et al., 2019) in G's loss; 0 disables
-    aux_weight: float = 0.0  # auxiliary-classifier loss (AC-GAN, Odena et al., 2017) in D and G; 0 disables
-    aux_twin: bool = False  # with aux_weight: TAC-GAN's twin class head on generated images (Gong et al., 2019)
-    spectral_norm: bool | None = None  # in D; None = on unless loss is wgan-gp
-    seed: int = 0
-    device: str | None = None  # None = cuda if available
-    amp: bool = True  # bf16 autocast on cuda (ignored on cpu)
-    log_every: int = 50
-    sample_every: int = 500  # PNG grid (one row per class) into OUT/samples; 0 disables
-    checkpoint_every: int = 500  # OUT/checkpoint.pt; 0 = only at the end
+    # Each field's help text is its metadata: `ganaug train --help` is generated from these fields.
+    arch: str = _opt("dcgan", "network pair: mlp (dense) or dcgan (convolutional)")
+    loss: str = _opt("non-saturating", "GAN loss: minimax, non-saturating, hinge or wgan-gp")
+    steps: int | None = _opt(2000, "generator updates; None = until max_minutes")
+    max_minutes: float | None = _opt(None, "wall-clock budget for this call, in minutes")
+    batch_size: int = _opt(64, "images per batch (per process under torchrun)")
+    d_steps: int = _opt(1, "discriminator updates per generator update (k in Goodfellow et al.)")
+    z_dim: int = _opt(64, "noise size")
+    width: int = _opt(32, "channel/unit multiplier of both networks")
+    lr_g: float = _opt(2e-4, "generator learning rate (Adam)")
+    lr_d: float = _opt(2e-4, "discriminator learning rate (Adam)")
+    betas: tuple[float, float] = _opt((0.5, 0.999), "Adam's (beta1, beta2) for both networks")
+    lr_decay: float = _opt(0.0, "last fraction of steps over which both lrs fall linearly to 0; 0 disables")
+    gp_weight: float = _opt(10.0, "gradient-penalty weight (wgan-gp only)")
+    augment: str = _opt("auto", "DiffAugment policy: auto (on below 10,000 images), none, or a comma-separated "
+                        "subset of translation,cutout,color")
+    ema_decay: float = _opt(0.999, "EMA of the generator's weights; 0 disables")
+    minibatch_std: int = _opt(0, "group size of D's minibatch-stddev feature (>= 2, divides batch_size); 0 disables")
+    mode_seeking: float = _opt(0.03, "weight of the mode-seeking term (Mao et al., 2019) in G's loss; 0 disables")
+    aux_weight: float = _opt(0.0, "auxiliary-classifier loss (AC-GAN, Odena et al., 2017) in D and G; 0 disables")
+    aux_twin: bool = _opt(False, "with aux_weight: TAC-GAN's twin class head on generated images (Gong et al., "
+                          "2019), which keeps the aux loss from narrowing G")
+    spectral_norm: bool | None = _opt(None, "spectral norm in D; None = on unless loss is wgan-gp")
+    seed: int = _opt(0, "seed for the models and training (and the CLI's --n-per-class subset)")
+    device: str | None = _opt(None, "cpu, cuda, cuda:1 ...; None = cuda if available")
+    amp: bool = _opt(True, "bf16 autocast on cuda (ignored on cpu)")
+    log_every: int = _opt(50, "append the mean losses to the history every N steps")
+    sample_every: int = _opt(500, "PNG grid (one row per class) into OUT/samples every N steps; 0 disables")
+    checkpoint_every: int = _opt(500, "write OUT/checkpoint.pt every N steps; 0 = only at the end")
 
     def validate(self) -> "TrainConfig":
         check_choice("arch", self.arch, ARCHS)
@@ -98,6 +108,17 @@ class TrainConfig:
             fail("aux_twin", "aux_weight > 0 (the twin is part of the auxiliary-classifier loss)",
                  f"aux_twin=True with aux_weight={self.aux_weight}", "Pass aux_weight > 0 too, e.g. 0.5.")
         check_int("minibatch_std", self.minibatch_std, minimum=0)
+        # A group of 1 has no spread (the feature is always 0), and a group that does not divide the
+        # batch would mix real and generated images in D's joint forward: both would do nothing useful.
+        if self.minibatch_std == 1 or (self.minibatch_std and self.batch_size % self.minibatch_std):
+            fail("minibatch_std", f"0 (off) or a group size >= 2 that divides batch_size={self.batch_size}",
+                 self.minibatch_std, "Pass e.g. minibatch_std=4 with batch_size=64, or 0.")
+        if self.spectral_norm is not None and not isinstance(self.spectral_norm, bool):
+            fail("spectral_norm", "None, True or False", self.spectral_norm, "Pass spectral_norm=True/False/None.",
+                 TypeError)
+        if not isinstance(self.amp, bool):
+            fail("amp", "True or False", self.amp, "Pass amp=True or amp=False.", TypeError)
+        check_device("device", self.device)
         if self.ema_decay >= 1.0:
             fail("ema_decay", "a decay in [0, 1)", self.ema_decay, "Pass e.g. 0.999, or 0 to disable EMA.")
         check_int("seed", self.seed)
@@ -132,8 +153,8 @@ Hook = Callable[[TrainState], Any]  # return True to stop training
 
 
 def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None = None,
-        resume: bool | str | Path = False, hooks: Sequence[Hook] = (), progress: bool = True, *,
-        unlabelled: Any = None, pseudo_label_kwargs: dict[str, Any] | None = None
+        resume: bool | str | Path = False, hooks: Sequence[Hook] = (), progress: bool = True,
+        overwrite: bool = False, *, unlabelled: Any = None, pseudo_label_kwargs: dict[str, Any] | None = None
         ) -> tuple[ConditionalGenerator, list[dict[str, float]]]:
     """Train a class-conditional GAN on ``data`` and return ``(generator, history)``.
 
@@ -141,6 +162,9 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     ``out_dir``: where checkpoints (``checkpoint.pt``), the final ``generator.pt`` and sample grids
     (``samples/step_XXXXXX.png``) go. ``resume``: ``True`` continues from ``out_dir/checkpoint.pt``,
     a path continues from that file; the continued run is bit-for-bit the uninterrupted one.
+    An ``out_dir`` that already holds a run is refused unless ``resume`` or ``overwrite=True`` (which
+    replaces that run's checkpoint, generator and sample grids) is given; while training, the folder is
+    locked (``out_dir/.ganaug.lock``) against a second run.
     The returned generator is the EMA generator (or G itself with ``ema_decay=0``) in eval mode.
 
     ``unlabelled``: a pool of images without labels (see :func:`ganaug.pseudo_label`). The GAN then
@@ -157,20 +181,29 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     if unlabelled is not None:  # few labels + a pool: the GAN trains on labelled + confident pseudo-labels
         from .semi import fit_data
 
-        data = fit_data(data, unlabelled, pseudo_label_kwargs, cfg.seed, cfg.device, out_dir, resume, progress)
+        data = fit_data(data, unlabelled, pseudo_label_kwargs, cfg.seed, cfg.device, out_dir, resume, overwrite,
+                        progress)
     if len(data) < cfg.batch_size:
         fail("batch_size", f"at most the number of training images ({len(data)})", cfg.batch_size,
              f"Lower batch_size to <= {len(data)} or add data.")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        check_out_dir(out, resume, overwrite)
     ctx = setup(cfg.device)
     try:
-        return _train(data, cfg, Path(out_dir) if out_dir is not None else None, resume, hooks, progress, ctx)
+        ctx.barrier()  # every rank has checked the folder before rank 0 changes it
+        with RunLock(out) if out is not None and ctx.main else contextlib.nullcontext():
+            if out is not None and ctx.main:
+                clean_temps(out)
+                if overwrite:
+                    clear_run(out)
+            return _train(data, cfg, out, resume, hooks, progress, ctx)
     finally:
         ctx.close()
 
 
 def _train(data, cfg, out, resume, hooks, progress, ctx):
     device = ctx.device
-    spectral = cfg.spectral_norm if cfg.spectral_norm is not None else cfg.loss != "wgan-gp"
     policy = parse_policy("translation,cutout" if cfg.augment == "auto" and len(data) < SMALL_DATA
                           else (None if cfg.augment == "auto" else cfg.augment))
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
@@ -182,7 +215,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         G = build_generator(spec).to(device)
-        D = build_discriminator(spec, spectral, cfg.minibatch_std, cfg.aux_weight > 0, cfg.aux_twin).to(device)
+        D = discriminator_for(spec, dataclasses.asdict(cfg)).to(device)
     G_ema = copy.deepcopy(G).requires_grad_(False)
     # The fused kernel is ~4x faster than the per-tensor loop on CPU (a fifth of a small GAN's step).
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
@@ -190,7 +223,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas), **fused)
     # Every random draw of training comes from here; each rank has its own stream (own batches, noise).
     rng = torch.Generator().manual_seed(rank_seed(cfg.seed, ctx.rank))
-    step, history = 0, []
+    step, history, log = 0, [], {}
     data_id = fingerprint(data)
     ckpt_path = out / "checkpoint.pt" if out is not None else None
     if resume:
@@ -198,7 +231,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         if src is None:
             fail("resume", "a checkpoint path, or out_dir together with resume=True", resume,
                  "Pass out_dir=... or resume='path/to/checkpoint.pt'.")
-        step, history = _restore(src, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx)
+        step, history, log = _restore(src, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx)
     # The gradient steps go through these (DDP averages gradients over ranks; G, D themselves when
     # single-process). Hooks, EMA, checkpoints and D's role as G's critic use the plain modules.
     G_step, D_step = ctx.wrap(G), ctx.wrap(D)
@@ -221,16 +254,22 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         if ckpt_path is None:
             return
         _bn_recalibrate(G_ema, cfg, at_step)
-        for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
+        for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):  # on every rank: all raise together
             check_finite(net.state_dict(), name)
         rngs = ctx.gather(rng.get_state())  # every rank's stream: each resumes its own
         if ctx.main:
-            atomic_save({"format": CHECKPOINT_FORMAT, "version": 1, "config": cfg.to_json(),
-                         "spec": json.dumps(spec), "data": data_id, "step": at_step,
-                         "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                         "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
-                         "rng": rngs[0], "rng_ranks": rngs, "world_size": ctx.world,
-                         "history": json.dumps(history)}, ckpt_path)
+            try:
+                save_training_checkpoint(
+                    ckpt_path, config_json=cfg.to_json(), spec=spec, data_id=data_id, step=at_step,
+                    nets={"G": G, "D": D, "G_ema": G_ema}, optimizers={"opt_G": opt_g, "opt_D": opt_d},
+                    rngs=rngs, history=history, log={"sums": sums, "count": count, "elapsed_s": elapsed()})
+            except DiskFullError as err:
+                kept = f"the last good checkpoint (step {last_good}) is intact" if last_good is not None else \
+                    "no checkpoint was written before"
+                full = DiskFullError(f"no space left on the device while writing {ckpt_path} at step {at_step}; "
+                                     f"{kept}. Free disk space and resume (resume=True, CLI: --resume).")
+                full.errno = err.errno
+                raise full from None
         ctx.barrier()  # no rank runs ahead (or returns and reads the file) before it is complete
         last_good = at_step
 
@@ -247,8 +286,15 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     # ---- training loop
     t0 = time.monotonic()
     bar = _progress(progress and ctx.main, cfg, step)
-    sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
-    count = 0
+    # Running sums since the last history entry: saved with every checkpoint, so a resumed run logs
+    # the same means as the uninterrupted one (older checkpoints start them from zero).
+    sums = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0, **log.get("sums", {})}
+    count = int(log.get("count", 0))
+    elapsed_before = float(log.get("elapsed_s", history[-1]["elapsed_s"] if history else 0.0))
+
+    def elapsed():  # seconds of training over all calls (max_minutes limits this call only)
+        return round(elapsed_before + time.monotonic() - t0, 3)
+
     stop = False
     G.train(), D.train()
     while cfg.steps is None or step < cfg.steps:
@@ -297,7 +343,8 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         # Both halves of the batch share labels, so the mode-seeking term can compare G(z1, y) with
         # G(z2, y): a conditional G that ignores z (one image per class) is penalised.
         _, y = batch()
-        y = torch.cat([y[: cfg.batch_size // 2]] * 2)[: cfg.batch_size]
+        half = cfg.batch_size // 2
+        y = torch.cat([y[:half], y[: cfg.batch_size - half]])  # (B,): y[i] == y[half + i] for i < half
         z = noise()
         with autocast:
             fake = G_step(z, y)
@@ -327,8 +374,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         sums["d_fake"] += out_fake.float().mean().item()
         count += 1
         if step % cfg.log_every == 0:
-            history.append({"step": step, **{k: v / count for k, v in sums.items()},
-                            "elapsed_s": round(time.monotonic() - t0, 3)})
+            history.append({"step": step, **{k: v / count for k, v in sums.items()}, "elapsed_s": elapsed()})
             sums = dict.fromkeys(sums, 0.0)
             count = 0
             if bar is not None:
@@ -420,7 +466,7 @@ def save_class_grid(gen: ConditionalGenerator, path, n_per_class: int = 10, seed
 
 
 def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx: Dist):
-    ckpt = safe_load(path, expected=(CHECKPOINT_FORMAT,))
+    ckpt = load_training_checkpoint(path)
     try:
         saved = TrainConfig.from_json(ckpt["config"])
         # With an lr schedule, `steps` sets the schedule: changing it would change the trajectory.
@@ -442,8 +488,9 @@ def _restore(path, cfg, data_id, G, D, G_ema, opt_g, opt_d, rng, ctx: Dist):
         opt_g.load_state_dict(ckpt["opt_G"])
         opt_d.load_state_dict(ckpt["opt_D"])
         rng.set_state(ckpt["rng_ranks"][ctx.rank] if "rng_ranks" in ckpt else ckpt["rng"])
-        return int(ckpt["step"]), json.loads(ckpt["history"])
-    except (KeyError, RuntimeError, TypeError) as err:
+        log = json.loads(ckpt["log"]) if "log" in ckpt else {}
+        return int(ckpt["step"]), json.loads(ckpt["history"]), log
+    except (KeyError, RuntimeError, TypeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint: {str(path)!r} does not match this model "
                               f"({str(err).splitlines()[0][:120]}). Resume with the original settings."
                               ) from None

@@ -88,5 +88,199 @@ def test_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match=r"expected format version 1, got 99"):
         safe_load(tmp_path / "future.pt")
     torch.save({"format": "ganaug.generator", "version": 1, "spec": "{}", "state_dict": {}}, tmp_path / "bad.pt")
-    with pytest.raises(CheckpointError, match=r"contents do not match"):
+    with pytest.raises(CheckpointError, match=r"invalid network spec \(arch None\)"):
         ganaug.load_generator(tmp_path / "bad.pt")
+
+
+# ---- files written by an earlier ganaug (tests/data, format version 1 of commit ec3f64c)
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def test_legacy_files_load_and_sample_the_same_images():
+    import numpy as np
+
+    expected = torch.from_numpy(np.load(DATA / "legacy_v1_samples.npy"))
+    for name in ("legacy_v1_checkpoint.pt", "legacy_v1_generator.pt"):
+        gen = ganaug.load_generator(DATA / name, device="cpu")
+        assert gen.classes == ["0", "1", "2", "3"]
+        assert torch.equal(gen.sample(6, seed=0)[0], expected)
+    from ganaug.filtering import load_discriminator
+
+    d, spec = load_discriminator(DATA / "legacy_v1_checkpoint.pt")
+    assert d.mbstd_group == 2 and d.twin is not None and spec["z_dim"] == 8
+
+
+def test_legacy_checkpoint_resumes_bit_for_bit(tiny, tmp_path):
+    import shutil
+
+    from conftest import tiny_config
+
+    cfg = dict(minibatch_std=2, aux_weight=0.5, aux_twin=True)
+    straight, hist = ganaug.fit(tiny, tiny_config(steps=6, **cfg), progress=False)
+    (tmp_path / "run").mkdir()
+    shutil.copy(DATA / "legacy_v1_checkpoint.pt", tmp_path / "run" / "checkpoint.pt")
+    resumed, hist_resumed = ganaug.fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "run", resume=True,
+                                       progress=False)
+    assert state_equal(straight, resumed)
+    assert [h["step"] for h in hist_resumed] == [2, 4, 6]
+    assert [h["d_loss"] for h in hist_resumed] == [h["d_loss"] for h in hist]
+
+
+# ---- hostile and broken files: refused before anything large is allocated
+def _generator_file(tmp_path, spec=None, state=None, name="g.pt"):
+    gen = build_generator(default_spec("mlp", (1, 8, 8), ["a", "b"], z_dim=4, width=1))
+    obj = {"format": "ganaug.generator", "version": 1, "spec": json.dumps(spec or gen.spec),
+           "state_dict": state if state is not None else gen.state_dict()}
+    torch.save(obj, tmp_path / name)
+    return tmp_path / name, gen
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(width=10 ** 6), r"invalid network spec \(width 1000000\)"),
+    (dict(z_dim=0), r"invalid network spec \(z_dim 0\)"),
+    (dict(z_dim=2.5), r"invalid network spec \(z_dim 2.5\)"),
+    (dict(embed_dim=10 ** 9), r"embed_dim"),
+    (dict(image_shape=[1, 100000, 100000]), r"image_shape"),
+    (dict(image_shape=[2, 8, 8]), r"image_shape"),
+    (dict(classes=[str(i) for i in range(20000)]), r"classes"),
+    (dict(classes=[]), r"classes"),
+    (dict(arch="os.system"), r"arch 'os.system'"),
+    (dict(width=1024, z_dim=4096), r"parameters \(limit"),  # inside each limit, too big together
+])
+def test_hostile_specs_are_refused_before_building(tmp_path, change, match, monkeypatch):
+    import ganaug.models as models
+
+    path, gen = _generator_file(tmp_path)
+    spec = {**gen.spec, **change}
+    _generator_file(tmp_path, spec=spec)
+    built = []
+    real = models.MLPGenerator.__init__
+
+    def counting(self, *a, **k):
+        built.append(str(torch.empty(0).device))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(models.MLPGenerator, "__init__", counting)
+    with pytest.raises(CheckpointError, match=match):
+        ganaug.load_generator(path, device="cpu")
+    assert all(d == "meta" for d in built)  # nothing was built with real memory
+
+
+def test_weights_that_do_not_match_the_spec(tmp_path):
+    path, gen = _generator_file(tmp_path)
+    state = gen.state_dict()
+    state["embed.weight"] = torch.zeros(3, 3)
+    _generator_file(tmp_path, state=state)
+    with pytest.raises(CheckpointError, match=r"weights that do not match its spec"):
+        ganaug.load_generator(path, device="cpu")
+    _generator_file(tmp_path, state={"embed.weight": "x"})
+    with pytest.raises(CheckpointError, match=r"no usable generator weights|not a readable"):
+        ganaug.load_generator(path, device="cpu")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_nan_weights_are_refused_on_load_and_on_save(tmp_path, value):
+    path, gen = _generator_file(tmp_path)
+    state = {k: v.clone() for k, v in gen.state_dict().items()}
+    state["net.0.weight"][0, 0] = value
+    _generator_file(tmp_path, state=state)
+    with pytest.raises(CheckpointError, match=r"NaN/inf generator weights \('net.0.weight'\)"):
+        ganaug.load_generator(path, device="cpu")
+    gen.load_state_dict(state)
+    with pytest.raises(FloatingPointError, match=r"NaN/inf; refusing to write"):
+        gen.save(tmp_path / "out.pt")
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_zip_bomb_and_entry_flood_are_refused_unread(tmp_path, monkeypatch):
+    import zipfile
+
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb/data.pkl", b"\0" * (50 << 20))  # 50 MB of zeros in a ~50 KB file
+    assert bomb.stat().st_size < 1 << 20
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
+    with pytest.raises(CheckpointError, match=r"inflating to 52,428,800 bytes from a"):
+        safe_load(bomb)
+    flood = tmp_path / "flood.pt"
+    with zipfile.ZipFile(flood, "w") as z:
+        for i in range(10_001):
+            z.writestr(f"f/{i}", b"")
+    with pytest.raises(CheckpointError, match=r"10,001 archive entries"):
+        safe_load(flood)
+    assert loads == []  # torch.load never saw either file
+
+
+@pytest.mark.parametrize("content", [b"", b"\0" * 100, b"PK\x03\x04" + b"\xff" * 200, b"not a zip at all"])
+def test_truncated_and_garbage_files(tmp_path, content):
+    (tmp_path / "x.pt").write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"not a readable ganaug file"):
+        ganaug.load_generator(tmp_path / "x.pt", device="cpu")
+
+
+def test_truncated_real_checkpoint(tmp_path, gen):
+    gen.save(tmp_path / "g.pt")
+    data = (tmp_path / "g.pt").read_bytes()
+    for cut in (len(data) // 3, len(data) - 30):
+        (tmp_path / "t.pt").write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match=r"not a readable ganaug file"):
+            ganaug.load_generator(tmp_path / "t.pt", device="cpu")
+
+
+def test_disk_full_keeps_the_previous_file(tmp_path, gen, monkeypatch):
+    import errno
+
+    from ganaug.checkpoint import DiskFullError
+
+    gen.save(tmp_path / "g.pt")
+    before = (tmp_path / "g.pt").read_bytes()
+    real_save = torch.save
+
+    def full(obj, f, *a, **k):
+        f.write(b"partial data")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(DiskFullError, match=r"no space left on the device while writing .*previous file there"):
+        gen.save(tmp_path / "g.pt")
+    monkeypatch.setattr(torch, "save", real_save)
+    assert (tmp_path / "g.pt").read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_disk_full_during_training_names_the_last_good_checkpoint(tiny, tmp_path, monkeypatch):
+    import errno
+
+    import ganaug.checkpoint as ck
+    from conftest import tiny_config
+
+    real_save, calls = torch.save, {"n": 0}
+
+    def full_on_second(obj, f, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(ck.torch, "save", full_on_second)
+    with pytest.raises(ck.DiskFullError, match=r"at step 4; the last good checkpoint \(step 2\) is intact.*resume"):
+        ganaug.fit(tiny, tiny_config(steps=6, checkpoint_every=2), out_dir=tmp_path, progress=False)
+    assert safe_load(tmp_path / "checkpoint.pt")["step"] == 2
+    monkeypatch.setattr(ck.torch, "save", real_save)
+    straight, _ = ganaug.fit(tiny, tiny_config(steps=6, checkpoint_every=2), progress=False)
+    resumed, _ = ganaug.fit(tiny, tiny_config(steps=6, checkpoint_every=2), out_dir=tmp_path, resume=True,
+                            progress=False)
+    assert state_equal(straight, resumed)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_respect_the_umask(tmp_path, gen, umask):
+    import os
+
+    old = os.umask(umask)
+    try:
+        gen.save(tmp_path / "g.pt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "g.pt").stat().st_mode & 0o777 == 0o666 & ~umask

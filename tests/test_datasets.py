@@ -41,7 +41,7 @@ def test_mnist_loads_from_root(mnist_root):
 
 
 def test_missing_mnist_error_names_fix(tmp_path):
-    with pytest.raises(ganaug.DatasetNotFoundError, match=r"looked in .*MNIST.*download=True.*root"):
+    with pytest.raises(ganaug.DatasetNotFoundError, match=r"looked for .*MNIST.*download=True.*root"):
         ganaug.load_dataset("mnist", root=tmp_path)
 
 

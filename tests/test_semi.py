@@ -189,6 +189,8 @@ def test_fit_on_labelled_plus_pool_trains_resumes_bit_exactly_and_samples(split,
     with pytest.raises(ValueError, match="unlabelled: expected the labelled images, pool and pseudo_label_kwargs"):
         ganaug.fit(labelled, cfg, out_dir=tmp_path / "b", resume=True, progress=False, unlabelled=pool,
                    pseudo_label_kwargs={**PL, "threshold": 0.9})
+    with pytest.raises(ValueError, match="out_dir: expected a new or empty folder"):  # refused before pseudo-labelling
+        ganaug.fit(labelled, cfg, out_dir=tmp_path / "b", progress=False, unlabelled=pool, pseudo_label_kwargs=PL)
     with pytest.raises(TypeError, match="pseudo_label_kwargs: expected options of pseudo_label"):
         ganaug.fit(labelled, cfg, progress=False, unlabelled=pool, pseudo_label_kwargs={"labelled": labelled})
 
