@@ -61,10 +61,11 @@ class SyntheticDataset(Dataset):
     Images are generated ``BLOCK`` (128) at a time and the last few blocks are cached (at most
     ``cache_mb`` MiB per process). With ``device="cuda"`` use ``num_workers=0``.
 
-    ``num_threads``: torch threads for the generator's forward pass on the CPU. ``None`` (default)
-    measures and keeps the fastest of 1, 2, 4, ... up to ``torch.get_num_threads()``, re-trying the
-    others now and then, so a busy core does not stall every pass; an int uses that many. The
-    images are the same whatever the count.
+    ``num_threads``: torch threads for generating a batch on the CPU (the forward pass and the
+    copies around it; restored afterwards). ``None`` (default) times the forward passes and keeps
+    the fastest of 1, 2, 4, ... up to ``torch.get_num_threads()``, re-trying the others now and
+    then, so a busy core does not stall every batch; an int uses that many. The images are the
+    same whatever the count.
     """
 
     def __init__(self, generator: Any, size: int | None = None, *, class_counts: Any = None,
