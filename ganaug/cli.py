@@ -476,7 +476,7 @@ def _benchmark(args) -> int:
         check_device("device", cfg.device)
         out = Path(args.out)
         if out.exists() and not out.is_dir():
-            fail("out", "a folder", f"{args.out!r}, which is a file", "Pass a folder for the results.")
+            fail("out", "a folder", f"a file: {args.out}", "Pass a folder for the results.")
         _check_writable("out", out / "results.csv")
         print(f"ganaug benchmark: {cfg.dataset}, sizes {list(cfg.sizes)} per class, seeds {list(cfg.seeds)}, "
               f"methods {list(cfg.methods)}, setting {cfg.setting()} -> {args.out}")
