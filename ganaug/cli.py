@@ -445,6 +445,8 @@ def _evaluate(args) -> int:
     for name in ("n", "cas_per_class", "feature_epochs"):
         if getattr(args, name) is not None:
             check_int(name, getattr(args, name), minimum=1)
+            if name != "feature_epochs" and getattr(args, name) > MAX_SAMPLE:
+                fail(name, f"at most {MAX_SAMPLE:,} images", getattr(args, name), f"Lower --{name.replace('_', '-')}.")
     check_int("cas_epochs", args.cas_epochs, minimum=1)
     _check_writable("out", out)  # before minutes of evaluation, not after
     gen = load_generator(args.checkpoint, device=args.device)

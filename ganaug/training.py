@@ -18,8 +18,8 @@ from ._distributed import Dist, rank_seed, setup
 from ._outdir import RunLock, check_out_dir, clean_temps, clear_run
 from ._progress import bar as tqdm_bar
 from .augment import diff_augment, parse_policy
-from .checkpoint import (CheckpointError, DiskFullError, check_finite, discriminator_for,
-                         load_training_checkpoint, save_training_checkpoint)
+from .checkpoint import (MAX_PARAMS, CheckpointError, DiskFullError, check_finite, count_parameters,
+                         discriminator_for, load_training_checkpoint, save_training_checkpoint)
 from .datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
 from .models import ARCHS, ConditionalGenerator, build_generator, default_spec
@@ -201,6 +201,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched;
     # the same seed on every rank gives every rank the same initial weights)
     spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
+    _check_size(spec, cfg)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         G = build_generator(spec).to(device)
@@ -389,6 +390,16 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         save_class_grid(G_ema, out / "samples" / "final.png", seed=cfg.seed)
     ctx.barrier()  # the other ranks return only once generator.pt is complete
     return G_ema.eval(), history
+
+
+def _check_size(spec: dict, cfg: TrainConfig) -> None:
+    # Absurd widths or noise sizes are refused here, before gigabytes are allocated (or the machine swaps).
+    for what, build in (("generator", lambda: build_generator(spec)),
+                        ("discriminator", lambda: discriminator_for(spec, dataclasses.asdict(cfg)))):
+        n, _ = count_parameters(build)
+        if n > MAX_PARAMS:
+            fail("width", f"networks of at most {MAX_PARAMS:,} parameters", f"a {what} of {n:,} parameters "
+                 f"(width={cfg.width}, z_dim={cfg.z_dim}, images {spec['image_shape']})", "Lower width or z_dim.")
 
 
 def _progress(enabled: bool, cfg: TrainConfig, start: int):

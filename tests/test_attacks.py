@@ -409,3 +409,46 @@ def test_labels_are_accepted_or_refused_with_a_message(labels):
     else:
         assert len(data) == len(labels) and data.targets.min() >= 0
         assert data.targets.max() < data.num_classes
+
+
+@pytest.mark.parametrize("kw", [dict(width=4000), dict(z_dim=10 ** 8, width=2)])
+def test_absurd_network_sizes_are_refused_before_allocating(tiny, kw, monkeypatch):
+    import ganaug.models as models
+
+    built = []
+    real = models.MLPGenerator.__init__
+    monkeypatch.setattr(models.MLPGenerator, "__init__",
+                        lambda self, *a, **k: built.append(str(torch.empty(0).device)) or real(self, *a, **k))
+    with pytest.raises(ValueError, match=r"width: expected networks of at most 250,000,000 parameters"):
+        ganaug.fit(tiny, tiny_config(**kw), progress=False)
+    assert built and all(d == "meta" for d in built)
+
+
+def test_sample_labels_by_class_name(tmp_path, capsys):
+    from ganaug.cli import main
+    from ganaug.models import build_generator, default_spec
+
+    build_generator(default_spec("mlp", (1, 8, 8), ["cat", "dog", "7"], z_dim=4, width=1)).save(tmp_path / "g.pt")
+    argv = ["sample", "--checkpoint", str(tmp_path / "g.pt"), "--n", "4", "--out", str(tmp_path / "s.npz")]
+    assert main(argv + ["--labels", "dog", "cat", "#2", "7"]) == 0
+    assert np.load(tmp_path / "s.npz")["labels"].tolist() == [1, 0, 2, 2]
+    assert main(argv + ["--labels", "dgo"]) == 2
+    assert "--labels: expected class names or indices 0..2" in capsys.readouterr().err
+    build_generator(default_spec("mlp", (1, 8, 8), ["1", "0"], z_dim=4, width=1)).save(tmp_path / "g.pt")
+    assert main(argv[:-2] + ["--out", str(tmp_path / "t.npz"), "--labels", "1"]) == 2
+    assert "'1' is the name of class 0 and the index of class '0'" in capsys.readouterr().err
+
+
+def test_help_shows_defaults_and_examples(capsys):
+    from ganaug.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for cmd in ("train", "sample", "demo", "evaluate", "benchmark"):
+        assert f"e.g. ganaug {cmd}" in top
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    train = " ".join(capsys.readouterr().out.split())
+    assert "(default: 64)" in train and "(default: 0.999)" in train and "--minibatch-std" in train
+    assert "--overwrite" in train and "example:" in train
