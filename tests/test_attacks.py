@@ -411,7 +411,14 @@ def test_labels_are_accepted_or_refused_with_a_message(labels):
         assert data.targets.max() < data.num_classes
 
 
-@pytest.mark.parametrize("kw", [dict(width=4000), dict(z_dim=10 ** 8, width=2)])
+@pytest.mark.parametrize("kw, match", [(dict(width=4000), r"width: expected at most 1024"),
+                                       (dict(z_dim=10 ** 8), r"z_dim: expected at most 4096")])
+def test_sizes_that_would_not_load_again_are_refused(tiny, kw, match):
+    with pytest.raises(ValueError, match=match):
+        ganaug.fit(tiny, tiny_config(**kw), progress=False)
+
+
+@pytest.mark.parametrize("kw", [dict(width=1024, arch="mlp"), dict(z_dim=4096, width=1000)])
 def test_absurd_network_sizes_are_refused_before_allocating(tiny, kw, monkeypatch):
     import ganaug.models as models
 
