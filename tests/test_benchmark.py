@@ -139,4 +139,4 @@ def test_cli_quick_at_tiny_size_and_report_only(tmp_path, capsys):
     assert main(["benchmark", "--report-only", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "results.md").exists() and (tmp_path / "results.png").exists()
     assert main(["benchmark", "--out", str(tmp_path / "x"), "--quick", "--synthetic-share", "1.5"]) == 2
-    assert "synthetic_share: expected a number in (0.0, 1.0], got 1.5. Pass a fraction in (0, 1)" in capsys.readouterr().err
+    assert "--synthetic-share: expected a number in (0.0, 1.0], got 1.5. Pass a fraction in (0, 1)" in capsys.readouterr().err
