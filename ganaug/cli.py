@@ -448,8 +448,8 @@ def _evaluate(args) -> int:
             if name != "feature_epochs" and getattr(args, name) > MAX_SAMPLE:
                 fail(name, f"at most {MAX_SAMPLE:,} images", getattr(args, name), f"Lower --{name.replace('_', '-')}.")
     check_int("cas_epochs", args.cas_epochs, minimum=1)
+    gen = load_generator(args.checkpoint, device=args.device)  # seconds; a bad file fails before any folder is made
     _check_writable("out", out)  # before minutes of evaluation, not after
-    gen = load_generator(args.checkpoint, device=args.device)
     train, test = load_split(args.dataset, root=args.root, seed=args.seed, download=args.download)
     report = evaluate(gen, train, test, n=args.n, seed=args.seed, feature_epochs=args.feature_epochs,
                       cache_dir=args.cache_dir, cas=not args.no_cas, cas_per_class=args.cas_per_class,
