@@ -194,10 +194,13 @@ def test_bad_invocations_are_one_line_exit_2_without_traceback(argv, match, trai
 
 
 def test_bad_invocation_in_a_subprocess(tmp_path):  # the real entry point (python -m ganaug), once
-    bad = subprocess.run([sys.executable, "-m", "ganaug", "sample", "--checkpoint", "nope.pt", "--out", "g.png"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    from pathlib import Path
+
+    nope, grid = str(tmp_path / "nope.pt"), str(tmp_path / "g.png")
+    bad = subprocess.run([sys.executable, "-m", "ganaug", "sample", "--checkpoint", nope, "--out", grid],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
-    assert "--checkpoint: no file at 'nope.pt'" in bad.stderr
+    assert f"--checkpoint: no file at {nope!r}" in bad.stderr
 
 
 @pytest.mark.parametrize("exc, code, match", [
