@@ -300,8 +300,8 @@ def _one_line(err: BaseException, args, parser) -> str:
     dests = {a.dest: a.option_strings[0] for a in sub._actions if a.option_strings and a.dest != "help"}
     dests.update({"source": "--dataset", "n_per_class": "--n-per-class", "out_dir": "--out"})
     for dest, flag in sorted(dests.items(), key=lambda kv: -len(kv[0])):
-        if "_" in dest:  # an identifier: safe to replace anywhere
-            text = re.sub(rf"(?<![\w-]){dest}\b", flag, text)
+        if "_" in dest:  # an identifier: replaced anywhere except inside a path or a longer name
+            text = re.sub(rf"(?<![\w\-/.\\]){dest}\b(?![/\\.]\w)", flag, text)
         else:  # a plain word (n, loss, labels): only where it is used as a name ("n: ...", "n >= 1", "n=5")
             text = re.sub(rf"^{dest}(?=:)|(?<![\w-]){dest}(?==|\s[<>]=?\s)", flag, text)
     return text

@@ -140,6 +140,7 @@ BAD_INVOCATIONS = [  # (argv with {gen}/{ckpt}/{tmp}/{nan}/{junk} placeholders, 
     (["train", "--out", "{tmp}/empty", "--resume"], r"checkpoint: no file at"),
     (["train", "--out", "{tmp}/a", "--resume", "--overwrite"], r"not allowed with argument"),
     (["train", "--out", "{tmp}/a", "--dataset", "{tmp}/nofolder"], r"--dataset: .* is neither a known dataset"),
+    (["train", "--out", "{tmp}/a", "--dataset", "{tmp}/n_per_class"], r"/n_per_class' is neither"),  # paths intact
     (["sample", "--checkpoint", "{tmp}/none.pt", "--out", "{tmp}/g.png"], r"--checkpoint: no file at"),
     (["sample", "--checkpoint", "{junk}", "--out", "{tmp}/g.png"], r"is not a readable ganaug file"),
     (["sample", "--checkpoint", "{tmp}", "--out", "{tmp}/g.png"], r"--checkpoint: no file at"),
