@@ -10,15 +10,15 @@ import torch
 import ganaug
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def mnist_root() -> Path | None:
-    """The MNIST root if the official files are present (../shared/data or $GANAUG_DATA), else None."""
-    for root in (SHARED_DATA, Path(ganaug.datasets.default_root())):
-        if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
-            return root
-    return None
+ROOT_HELP = "folder holding MNIST/raw (default $GANAUG_DATA, else ./data)"
+
+
+def mnist_root(root: str | Path | None = None) -> Path | None:
+    """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files are there, else None."""
+    root = Path(root if root is not None else ganaug.datasets.default_root())
+    return root if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists() else None
 
 
 def machine() -> str:

@@ -28,14 +28,14 @@ import torch
 from torch.utils.data import DataLoader
 
 import ganaug
-from _common import ROOT, machine, mnist_root, write_json
-from ganaug._blocks import BLOCK
+from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
 from ganaug.models import build_generator, default_spec
 from ganaug.synthetic import SyntheticDataset
 from ganaug.transforms import ToGanaugTensor
 
 MNIST_CLASSES = [f"{i} - {name}" for i, name in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])]
+CACHE_MB = 64.0  # SyntheticDataset's per-process cache bound (its default), reported with the memory numbers
 
 
 def items_per_second(ds, items: int, batch_size: int, workers: int, warmup: int, shuffle: bool = False) -> float:
@@ -71,7 +71,7 @@ def memory_child(args) -> None:
     torch.manual_seed(0)
     width = args.width or ganaug.TrainConfig().width
     gen = build_generator(default_spec("mlp", (1, 28, 28), MNIST_CLASSES, z_dim=64, width=width)).eval()
-    ds = SyntheticDataset(gen, size=args.virtual_size)
+    ds = SyntheticDataset(gen, size=args.virtual_size, cache_mb=CACHE_MB)
     _reset_peak_rss()
     rss_before = _status_mb("VmRSS")
     seen = 0
@@ -83,7 +83,7 @@ def memory_child(args) -> None:
     print(json.dumps({
         "virtual_size": len(ds), "items_iterated": seen, "rss_before_mb": round(rss_before, 1),
         "peak_rss_mb": round(peak, 1), "peak_increase_mb": round(peak - rss_before, 1),
-        "cache_limit_mb": round(ds._cache_blocks * BLOCK * 4 * math.prod(ds.image_shape) / 2**20, 1),
+        "cache_limit_mb": CACHE_MB,
         "all_images_would_need_mb": round(len(ds) * 4 * math.prod(ds.image_shape) / 2**20)}))
 
 
@@ -103,6 +103,7 @@ def _reset_peak_rss() -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--archs", default="mlp,dcgan")
     p.add_argument("--checkpoint", default=None, help="a generator.pt/checkpoint.pt to use instead")
     p.add_argument("--train-steps", type=int, default=0, help="train each generator this long on MNIST first")
@@ -125,10 +126,10 @@ def main() -> None:
     if args.memory_child:
         return memory_child(args)
 
-    root = mnist_root()
+    root = mnist_root(args.root)
     real = data = None
     if root is None:
-        print("MNIST not found (../shared/data or $GANAUG_DATA): skipping the real-data comparison; "
+        print("MNIST not found ($GANAUG_DATA or ./data): skipping the real-data comparison; "
               "synthetic numbers only.")
     else:
         import torchvision

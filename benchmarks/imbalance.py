@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 import ganaug
-from _common import ROOT, mnist_root
-from ganaug._checks import check_choice, check_float, check_int, fail
+from _common import ROOT, ROOT_HELP, mnist_root
+from ganaug.checks import check_choice, check_float, check_int, fail
 from ganaug.benchmark import ResultStore, device_name, progress_bar, select_rows
 from ganaug.checkpoint import default_device
 from ganaug.datasets import DatasetNotFoundError, LabelledImages, long_tail_counts, long_tailed_subset
@@ -447,7 +447,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=None,
                    help=f"results folder (default {DEFAULT_OUT.relative_to(ROOT)}; with --quick, ...-quick)")
-    p.add_argument("--root", default=None, help="folder holding MNIST/raw (default ../shared/data or $GANAUG_DATA)")
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--ratios", type=float, nargs="+", help="imbalance ratios, largest / smallest class (10 100)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (0 1 2)")
     p.add_argument("--methods", nargs="+", help=f"subset of {' '.join(METHODS)} (all)")

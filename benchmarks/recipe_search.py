@@ -1,6 +1,6 @@
 """Short proxy runs for choosing a GAN recipe: train for a fixed wall-clock budget, then a quick CAS.
 
-    python benchmarks/recipe_search.py --root ../shared/data --name aux64_lr4 --minutes 6 --threads 1 \\
+    python benchmarks/recipe_search.py --root data --name aux64_lr4 --minutes 6 --threads 1 \\
         --set aux_weight=1 lr_g=4e-4 lr_d=4e-4
 
 Each run trains ``ganaug.fit`` (``arch=mlp`` unless ``--set arch=...``) on the whole training split

@@ -1,6 +1,6 @@
 """Is a trained generator any good? Recognisability and within-class variety of its samples.
 
-    python benchmarks/sample_quality.py --checkpoint runs/mnist_full/generator.pt --dataset mnist
+    python benchmarks/sample_quality.py --checkpoint runs/mnist_full/generator.pt --dataset mnist --root data
 
 * accuracy: ganaug's SmallCNN trained on the real training split (cached like `ganaug evaluate`'s extractor)
   classifies generated images; the score is how often it agrees with the label the generator was
@@ -22,7 +22,7 @@ import ganaug
 from ganaug.classifier import SmallCNN, predict_proba
 from ganaug.features import feature_extractor, load_split
 from ganaug.metrics import diversity_ratio
-from _common import mnist_root, write_json
+from _common import ROOT_HELP, mnist_root, write_json
 
 COLLAPSE_BELOW = 0.5
 
@@ -36,9 +36,9 @@ def predict(model, images: torch.Tensor) -> torch.Tensor:
     return predict_proba(model, images).argmax(1)
 
 
-def quality_report(gen, dataset: str, per_class: int = 500, epochs: int = 2) -> dict:
+def quality_report(gen, dataset: str, per_class: int = 500, epochs: int = 2, root=None) -> dict:
     """Reference-CNN accuracy on generated images and per-class diversity ratio vs real test images."""
-    train, test = load_split(dataset, root=mnist_root(), seed=0)
+    train, test = load_split(dataset, root=root, seed=0)
     model = reference_model(train, epochs)
     real_acc = (predict(model, test.images) == test.targets).double().mean().item()
     labels = torch.arange(gen.num_classes).repeat_interleave(per_class)
@@ -55,12 +55,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist or digits")
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--per-class", type=int, default=500)
     p.add_argument("--epochs", type=int, default=2, help="reference CNN epochs")
     args = p.parse_args()
     t0 = time.time()
     gen = ganaug.load_generator(args.checkpoint, device="cpu")
-    report = {"checkpoint": str(args.checkpoint), **quality_report(gen, args.dataset, args.per_class, args.epochs)}
+    report = {"checkpoint": str(args.checkpoint), **quality_report(gen, args.dataset, args.per_class, args.epochs, args.root)}
     report["seconds"] = round(time.time() - t0, 1)
     ratio, acc = report["diversity_ratio"], report["per_class_accuracy"]
     print(f"reference CNN test accuracy on real images: {report['reference_test_accuracy']:.4f}")

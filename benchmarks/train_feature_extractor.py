@@ -1,6 +1,6 @@
 """Train the MNIST feature extractor that ships in ganaug/weights/ (used by `ganaug evaluate`).
 
-    python benchmarks/train_feature_extractor.py --root ../shared/data
+    python benchmarks/train_feature_extractor.py --root data
 
 Trains ganaug's SmallCNN on the official MNIST training split exactly as
 ``ganaug.features.feature_extractor("mnist", seed=0)`` does (default epochs and width), reports its
@@ -18,12 +18,12 @@ from pathlib import Path
 
 from ganaug.classifier import accuracy
 from ganaug.features import SHIPPED_WEIGHTS, feature_extractor, load_split
-from _common import ROOT, machine, mnist_root, write_json
+from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default=None, help="folder holding MNIST/raw (default: ../shared/data if present)")
+    p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     root = args.root or mnist_root()

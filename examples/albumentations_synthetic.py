@@ -2,7 +2,7 @@
 
     python examples/albumentations_synthetic.py             # digits, 20 real images per class (~1-2 min CPU)
     python examples/albumentations_synthetic.py --tiny      # a few seconds: smoke test
-    python examples/albumentations_synthetic.py --dataset mnist --root ../shared/data
+    python examples/albumentations_synthetic.py --dataset mnist --root data
 
 Steps: hold out a validation set, keep a few real images per class (the small-data setting GAN
 augmentation is for), train a conditional GAN on them, wrap the generator in a SyntheticDataset,
@@ -19,11 +19,9 @@ import torch
 from torch.utils.data import DataLoader
 
 import ganaug
-from ganaug.classifier import SmallCNN, accuracy
-from ganaug.datasets import LabelledImages, stratified_subset, train_val_split
-from ganaug.mixing import MixedDataset
-from ganaug.synthetic import SyntheticDataset
-from ganaug.transforms import AlbumentationsAdapter
+from ganaug import (AlbumentationsAdapter, LabelledImages, MixedDataset, SmallCNN, SyntheticDataset, stratified_subset,
+                    train_val_split)
+from ganaug.classifier import accuracy
 
 
 def train(loader: DataLoader, data_for_resample, image_shape, num_classes: int, epochs: int, width: int,

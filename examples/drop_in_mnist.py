@@ -1,8 +1,8 @@
 """An ordinary MNIST training script; adding GAN data to it is the three marked lines.
 
-    ganaug train --dataset mnist --root ../shared/data --max-minutes 10 --out runs/mnist_full
-    python examples/drop_in_mnist.py --root ../shared/data                                   # real only
-    python examples/drop_in_mnist.py --root ../shared/data --generator runs/mnist_full/generator.pt
+    ganaug train --dataset mnist --root data --max-minutes 10 --out runs/mnist_full
+    python examples/drop_in_mnist.py --root data                                   # real only
+    python examples/drop_in_mnist.py --root data --generator runs/mnist_full/generator.pt
 """
 from __future__ import annotations
 

@@ -25,8 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import train_test_split
 
-from ganaug import TrainConfig
-from ganaug.oversampling import GANOversampler
+from ganaug import GANOversampler, TrainConfig
 
 RARE_CLASSES = (5, 6, 7, 8, 9)
 

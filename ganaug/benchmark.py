@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
 from ._checks import check_choice, check_float, check_int, fail
@@ -27,41 +28,88 @@ from .checkpoint import default_device, load_generator
 from .classifier import train_classifier
 from .datasets import LabelledImages, stratified_subset, train_val_split
 
-# Method names, in table order. "cas" is the synthetic-only score (train on GAN images only).
-METHODS = ("real", "real+aug", "real+gan", "real+gan+aug", "real+gan-filtered", "cas")
-GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan-filtered", "cas"}
-FULL = 0  # size 0 = the whole training split
-CSV_FIELDS = ("setting", "dataset", "eval_split", "size", "n_real", "n_classes", "seed", "method", "accuracy",
-              "balanced_accuracy", "gan_steps", "clf_steps", "wall_s", "device", "status", "finished_at")
+# Method names, in table order (see docs/results/downstream.md for what each one does):
+#   real, real+aug                      no GAN: the labelled subset, without / with classical augmentation
+#   real+gan, real+gan+aug              mixed with GAN images at each share in `shares`; "+aug" augments both sides
+#   real+gan+aug-soft                   as real+gan+aug, synthetic labels softened by the real+aug classifier
+#   real+augan+aug                      as real+gan+aug, with a GAN trained on augmented copies of the subset
+#   real+gan-filtered                   real+gan with the synthetic images filtered by the real-only classifier
+#   pretrain-gan+aug                    half the steps on GAN images (+aug), then fine-tuned on real+aug
+#   cas                                 GAN images only (the classification accuracy score of the cell's GAN)
+METHODS = ("real", "real+aug", "real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug",
+           "real+gan-filtered", "pretrain-gan+aug", "cas")
+DEFAULT_METHODS = tuple(m for m in METHODS if m != "real+gan-filtered")
+# Methods run once per synthetic share; share 0 is their baseline (the "@auto" row picks among both).
+SHARE_BASELINE = {"real+gan": "real", "real+gan-filtered": "real", "real+gan+aug": "real+aug",
+                  "real+gan+aug-soft": "real+aug", "real+augan+aug": "real+aug"}
+GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug", "real+gan-filtered",
+               "pretrain-gan+aug", "cas"}
+FULL = 0  # size 0 = the whole training split (less the selection split)
+CSV_FIELDS = ("setting", "dataset", "eval_split", "size", "n_real", "n_classes", "seed", "method", "share",
+              "accuracy", "balanced_accuracy", "val_accuracy", "gan_steps", "gan_wall_s", "gan_cas", "clf_steps",
+              "wall_s", "device", "status", "finished_at")
 # Fields of BenchmarkConfig that do not change any number (where/which cells to run, not how).
 NOT_IN_SETTING = {"root", "sizes", "seeds", "methods", "device", "download"}
 
 
+def method_label(method: str, share: float | str | None = None) -> str:
+    """The row label: ``"real+gan+aug@0.25"`` for a share method, the method name otherwise."""
+    return method if share is None else f"{method}@{share if isinstance(share, str) else f'{share:g}'}"
+
+
+def base_method(label: str) -> str:
+    """``"real+gan+aug@0.25"`` -> ``"real+gan+aug"``."""
+    return label.split("@", 1)[0]
+
+
+def clf_steps_for(n_real: int, batch_size: int = 64) -> int:
+    """The classifier schedule sized for ``n_real`` labelled images: 20 epochs, at least 1,500 batches."""
+    return max(1500, min(12_000, -(-20 * n_real // batch_size)))
+
+
+def gan_steps_for(n_real: int) -> int:
+    """The GAN's generator steps sized for ``n_real`` images: 20 per image, between 4,000 and 20,000."""
+    return max(4000, min(20_000, 20 * n_real))
+
+
 @dataclass
 class BenchmarkConfig:
-    """How every cell of the grid is run. Stored (as a hash, ``setting``) in every CSV row."""
+    """How every cell of the grid is run. Stored (as a hash, ``setting``) in every CSV row.
+
+    Choices are made on the *selection* split (``val_per_class`` labelled images per class held out
+    of the training split, disjoint from every labelled subset); the evaluation split is only ever
+    reported. ``None`` step counts are sized per cell by :func:`clf_steps_for` / :func:`gan_steps_for`.
+    """
 
     dataset: str = "mnist"  # "mnist" (official split), "digits" (70/30 seeded split), fashion-mnist, ...
     root: str | None = None
     download: bool = False
     sizes: tuple[int, ...] = (10, 20, 50, 100, 500, FULL)  # labelled images per class; 0 = full training set
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = DEFAULT_METHODS
     eval_split: str = "test"  # "test", or "val": a held-out part of the training split (for tuning)
-    # GAN, trained per cell on the labelled subset only
+    val_per_class: int = 100  # selection split: every choice (auto share, best method) is made on it
+    # GAN, trained per cell on the labelled subset only: the documented CPU recipe
     gan_arch: str = "mlp"
     gan_width: int = 32
-    gan_steps: int = 1000
-    gan_minutes: float | None = None  # wall-clock cap per GAN (makes cells machine-dependent)
+    gan_z_dim: int = 128
+    gan_lr: float = 4e-4
+    gan_aux_weight: float = 0.5
+    gan_aux_twin: bool = True
     gan_mode_seeking: float = 0.03
-    # classifier, identical for every method
-    clf_steps: int = 300
-    clf_width: int = 8
+    gan_steps: int | None = None  # None = gan_steps_for(subset size)
+    gan_minutes: float | None = None  # wall-clock cap per GAN (makes cells machine-dependent)
+    gan_aug_copies: int = 20  # real+augan+aug: augmented copies of every image in the GAN's training set
+    # classifier, identical for every method of a cell
+    clf_steps: int | None = None  # None = clf_steps_for(subset size)
+    clf_width: int = 16
     clf_batch: int = 64
     clf_lr: float = 1e-3
-    # mixing and filtering
-    synthetic_share: float = 0.5  # fraction of every epoch that is synthetic
-    filter_keep: float = 0.5  # per class, keep this most-confident fraction (by the real-only classifier)
+    clf_schedule: str = "cosine"
+    # mixing
+    shares: tuple[float, ...] = (0.25, 0.5)  # synthetic shares tried by every share method
+    teacher_weight: float = 0.5  # real+gan+aug-soft: weight of the teacher's probabilities in synthetic labels
+    filter_keep: float = 0.5  # real+gan-filtered: per class, keep this most-confident fraction
     device: str | None = None
 
     def validate(self) -> "BenchmarkConfig":
@@ -73,22 +121,38 @@ class BenchmarkConfig:
             fail("seeds", "at least one seed", self.seeds, "Pass e.g. seeds=(0, 1, 2, 3, 4).")
         for s in self.seeds:
             check_int("seeds", s)
+        if not self.methods:
+            fail("methods", "at least one method", self.methods, f"Pass some of {', '.join(METHODS)}.")
         for m in self.methods:
             check_choice("methods", m, METHODS)
         check_choice("eval_split", self.eval_split, ("test", "val"))
+        check_int("val_per_class", self.val_per_class, minimum=1)
+        check_choice("gan_arch", self.gan_arch, ("mlp", "dcgan"))
         check_int("gan_width", self.gan_width, minimum=1)
-        check_int("gan_steps", self.gan_steps, minimum=1)
+        check_int("gan_z_dim", self.gan_z_dim, minimum=1)
+        check_float("gan_lr", self.gan_lr, 0.0, low_open=True)
+        check_float("gan_aux_weight", self.gan_aux_weight, 0.0)
+        if not isinstance(self.gan_aux_twin, bool):
+            fail("gan_aux_twin", "True or False", self.gan_aux_twin, "Pass a bool.", TypeError)
+        if self.gan_steps is not None:
+            check_int("gan_steps", self.gan_steps, minimum=1)
         if self.gan_minutes is not None:
             check_float("gan_minutes", self.gan_minutes, 0.0, low_open=True)
         check_float("gan_mode_seeking", self.gan_mode_seeking, 0.0)
-        check_int("clf_steps", self.clf_steps, minimum=1)
+        check_int("gan_aug_copies", self.gan_aug_copies, minimum=1)
+        if self.clf_steps is not None:
+            check_int("clf_steps", self.clf_steps, minimum=2)
         check_int("clf_width", self.clf_width, minimum=1)
         check_int("clf_batch", self.clf_batch, minimum=1)
         check_float("clf_lr", self.clf_lr, 0.0, low_open=True)
-        share = check_float("synthetic_share", self.synthetic_share, 0.0, 1.0, low_open=True,
-                            fix="Pass a fraction in (0, 1), e.g. 0.5 (half of every epoch synthetic).")
-        if share >= 1.0:
-            fail("synthetic_share", "a fraction in (0, 1)", share, "Pass e.g. 0.5 (half of every epoch synthetic).")
+        check_choice("clf_schedule", self.clf_schedule, ("constant", "cosine"))
+        if not self.shares:
+            fail("shares", "at least one synthetic share in (0, 1)", self.shares, "Pass e.g. shares=(0.25, 0.5).")
+        for share in self.shares:
+            fix = "Pass fractions in (0, 1), e.g. shares=(0.25, 0.5); share 0 is the baseline itself."
+            if check_float("shares", share, 0.0, 1.0, low_open=True, fix=fix) == 1.0:
+                fail("shares", "fractions in (0, 1)", share, fix)
+        check_float("teacher_weight", self.teacher_weight, 0.0, 1.0)
         check_float("filter_keep", self.filter_keep, 0.0, 1.0, low_open=True)
         return self
 
@@ -99,7 +163,23 @@ class BenchmarkConfig:
     def gan_setting(self) -> str:
         """Hash of what the GANs depend on: settings that only change the classifier side share GANs."""
         return _hash({k: v for k, v in dataclasses.asdict(self).items()
-                      if k in ("dataset", "eval_split") or k.startswith("gan_")})
+                      if k in ("dataset", "eval_split", "val_per_class") or
+                      (k.startswith("gan_") and k != "gan_aug_copies")})
+
+    def clf_setting(self) -> str:
+        """Hash of the classifier schedule (a GAN's CAS depends on it and on the GAN)."""
+        return _hash({k: v for k, v in dataclasses.asdict(self).items()
+                      if k in ("dataset", "eval_split", "val_per_class") or k.startswith("clf_")})
+
+    def train_config(self, n_real: int, seed: int, device: str) -> Any:
+        """The TrainConfig of a cell's GAN on ``n_real`` images."""
+        from .training import TrainConfig
+
+        return TrainConfig(arch=self.gan_arch, width=self.gan_width, z_dim=self.gan_z_dim, lr_g=self.gan_lr,
+                           lr_d=self.gan_lr, aux_weight=self.gan_aux_weight, aux_twin=self.gan_aux_twin,
+                           mode_seeking=self.gan_mode_seeking, steps=self.gan_steps or gan_steps_for(n_real),
+                           max_minutes=self.gan_minutes, batch_size=min(64, n_real), seed=seed, device=device,
+                           sample_every=0, checkpoint_every=500)
 
 
 def _hash(fields: dict[str, Any]) -> str:
@@ -108,8 +188,9 @@ def _hash(fields: dict[str, Any]) -> str:
 
 def quick_config(**overrides) -> BenchmarkConfig:
     """The ``--quick`` grid: the embedded digits, small budgets; a few minutes on 2 CPU cores."""
-    base = dict(dataset="digits", sizes=(5, 20), seeds=(0, 1, 2), gan_steps=400, gan_width=16,
-                clf_steps=200, clf_width=8)
+    base = dict(dataset="digits", sizes=(5, 20), seeds=(0, 1, 2), val_per_class=30, gan_steps=400, gan_width=16,
+                gan_aug_copies=4, clf_steps=300, clf_width=8, shares=(0.5,),
+                methods=("real", "real+aug", "real+gan", "real+gan+aug", "cas"))
     return BenchmarkConfig(**{**base, **overrides})
 
 
@@ -138,7 +219,8 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike, fields: Sequence[str] = CSV_FIELDS,
                  ints: Sequence[str] = ("size", "n_real", "n_classes", "seed", "gan_steps", "clf_steps"),
-                 floats: Sequence[str] = ("accuracy", "balanced_accuracy", "wall_s")):
+                 floats: Sequence[str] = ("accuracy", "balanced_accuracy", "val_accuracy", "gan_wall_s", "gan_cas",
+                                          "wall_s")):
         self.path = Path(path)
         self.fields, self.ints, self.floats = tuple(fields), tuple(ints), tuple(floats)
 
@@ -187,27 +269,38 @@ def _lock(f, release: bool = False) -> None:
     fcntl.flock(f.fileno(), fcntl.LOCK_UN if release else fcntl.LOCK_EX)
 
 
-def load_benchmark_data(cfg: BenchmarkConfig, seed: int = 0) -> tuple[LabelledImages, LabelledImages]:
-    """(pool to draw labelled subsets from, evaluation split) for ``cfg.dataset`` and ``cfg.eval_split``.
+def load_benchmark_data(cfg: BenchmarkConfig) -> tuple[LabelledImages, LabelledImages, LabelledImages]:
+    """(pool to draw labelled subsets from, selection split, evaluation split) for ``cfg``.
 
-    ``eval_split="val"`` holds out a stratified 1/6 of the training split (seeded) and never loads
-    the test set: use it to tune settings before publishing test numbers.
+    The selection split is ``val_per_class`` images per class taken out of the training split (fixed
+    seed), so no labelled subset ever contains one of them. ``eval_split="val"`` evaluates on a further
+    held-out 1/6 of the training split and never loads the test set.
     """
     from .features import load_split
 
-    train, test = load_split(cfg.dataset, root=cfg.root, download=cfg.download, seed=seed)
+    train, test = load_split(cfg.dataset, root=cfg.root, download=cfg.download, seed=0)
     if cfg.eval_split == "val":
-        train, test = train_val_split(train, 1 / 6, seed=seed)
-    return train, test
-
+        train, test = train_val_split(train, 1 / 6, seed=0)
+    if cfg.val_per_class >= min(train.class_counts()):
+        fail("val_per_class", f"fewer than {min(train.class_counts())} (the smallest class of the training split)",
+             cfg.val_per_class, "Lower val_per_class.")
+    rng = np.random.default_rng(10**6)
+    y = train.targets.numpy()
+    chosen = np.zeros(len(train), dtype=bool)
+    for c in range(train.num_classes):
+        chosen[rng.choice(np.flatnonzero(y == c), cfg.val_per_class, replace=False)] = True
+    return train.subset(np.flatnonzero(~chosen)), train.subset(np.flatnonzero(chosen)), test
 
 
 def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bool = True,
                   log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
-    """Run every unfinished (size, seed, method) of the grid; return all rows of this setting.
+    """Run every unfinished row of the grid; return all rows of this setting.
 
-    ``out_dir`` gets ``results.csv`` (one row per finished run), ``config.json`` and ``gans/`` (one
-    resumable GAN run per cell). Rows already in the CSV for the same setting are skipped.
+    A cell (size, seed) writes one row per method, and per share for the share methods
+    (``"real+gan+aug@0.25"``), then one ``"...@auto"`` row per share method: the share (0 = its
+    baseline) with the best selection-split accuracy, reported with that choice's evaluation accuracy.
+    ``out_dir`` gets ``results.csv``, ``config.json`` and ``gans/`` (resumable GAN runs per cell). Rows
+    already in the CSV for the same setting are skipped.
     """
     cfg = cfg.validate()
     out = Path(out_dir)
@@ -217,42 +310,46 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     done = store.done(setting)
     device = torch.device(cfg.device) if cfg.device else default_device()
     (out / "config.json").write_text(json.dumps({"setting": setting, **dataclasses.asdict(cfg)}, indent=2))
-    pool, evaluation = load_benchmark_data(cfg)
+    pool, selection, evaluation = load_benchmark_data(cfg)
     max_size = min(pool.class_counts())
     for s in cfg.sizes:
         if s > max_size:
             fail("sizes", f"at most {max_size} images per class (the smallest class of the {cfg.dataset} "
-                 "training split), or 0 for all", s, "Drop that size or use 0 (full).")
-    todo = [(size, seed, m) for size in cfg.sizes for seed in cfg.seeds for m in cfg.methods
-            if (size, seed, m) not in done]
+                 "training split less the selection split), or 0 for all", s, "Drop that size or use 0 (full).")
+    labels = [lab for m in cfg.methods for lab in _labels(m, cfg.shares)]
+    todo = [(size, seed, lab) for size in cfg.sizes for seed in cfg.seeds for lab in labels
+            if (size, seed, lab) not in done]
     bar = progress_bar(progress, len(todo))
-    pending = set(todo)
     for size, seed in dict.fromkeys((size, seed) for size, seed, _ in todo):
-        methods = [m for m in cfg.methods if (size, seed, m) in pending]
         subset = pool if size == FULL else stratified_subset(pool, size, seed=seed)
-        cell = _Cell(cfg, subset, evaluation, seed, device, out / "gans" / f"{cfg.gan_setting()}-n{size}-seed{seed}")
-        for method in methods:
+        cell = _Cell(cfg, subset, evaluation, selection, seed, device, out / "gans" / f"n{size}-seed{seed}")
+        results = {r["method"]: r for r in store.rows() if r["setting"] == setting and r["size"] == size
+                   and r["seed"] == seed and r["status"] == "ok"}
+        for lab in (lab for lab in labels if (size, seed, lab) not in done):
             if bar is not None:
-                bar.set_description(f"n={size or 'full'} seed={seed} {method}")
-            t0 = time.monotonic()
+                bar.set_description(f"n={size or 'full'} seed={seed} {lab}")
             row = {"setting": setting, "dataset": cfg.dataset, "eval_split": cfg.eval_split, "size": size,
-                   "n_real": len(subset), "n_classes": subset.num_classes, "seed": seed, "method": method, "clf_steps": cfg.clf_steps,
-                   "device": device_name(device)}
-            try:
-                acc, bal = cell.run(method)
-                row.update(accuracy=acc, balanced_accuracy=bal, status="ok")
-            except Exception as err:  # noqa: BLE001 - a failed run is recorded, the grid goes on
-                from .filtering import FilterQuotaError
+                   "n_real": len(subset), "n_classes": subset.num_classes, "seed": seed, "method": lab,
+                   "share": _share_of(lab), "device": device_name(device)}
+            if lab.endswith("@auto"):
+                row.update(_auto(lab, results))
+            else:
+                t0 = time.monotonic()
+                try:
+                    row.update(cell.run(lab), status="ok")
+                except Exception as err:  # noqa: BLE001 - a failed run is recorded, the grid goes on
+                    from .filtering import FilterQuotaError
 
-                if not isinstance(err, FilterQuotaError):
-                    raise
-                row.update(status=f"failed: {str(err).splitlines()[0][:200]}")
-            # wall_s includes the GAN's training for the first method that needed it (in cell.run).
-            row.update(gan_steps=cell.gan_steps, wall_s=round(time.monotonic() - t0, 2),
-                       finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                    if not isinstance(err, FilterQuotaError):
+                        raise
+                    row.update(status=f"failed: {str(err).splitlines()[0][:200]}")
+                row.update(clf_steps=cell.clf_steps, wall_s=round(time.monotonic() - t0, 2))
+            row.update(finished_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
             store.append(row)
+            if row["status"] == "ok":
+                results[lab] = row
             if log is not None and bar is None:
-                log(f"n={size or 'full'} seed={seed} {method}: accuracy {row.get('accuracy', float('nan')):.4f}")
+                log(f"n={size or 'full'} seed={seed} {lab}: accuracy {row.get('accuracy', float('nan')):.4f}")
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(acc=f"{row.get('accuracy', float('nan')):.3f}", refresh=False)
@@ -261,14 +358,46 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     return [r for r in store.rows() if r["setting"] == setting]
 
 
+def _labels(method: str, shares: Sequence[float]) -> list[str]:
+    if method not in SHARE_BASELINE:
+        return [method]
+    return [method_label(method, s) for s in shares] + [method_label(method, "auto")]
+
+
+def _share_of(label: str) -> float | str | None:
+    if "@" not in label:
+        return 1.0 if label == "cas" else (0.0 if label in ("real", "real+aug") else None)
+    share = label.split("@", 1)[1]
+    return share if share == "auto" else float(share)
+
+
+def _auto(label: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The "@auto" row: among the baseline (share 0) and every share, the best selection accuracy wins."""
+    method = base_method(label)
+    candidates = [SHARE_BASELINE[method]] + [k for k in results if base_method(k) == method and not k.endswith("@auto")]
+    missing = [c for c in candidates[:1] if c not in results]
+    if missing or len(candidates) < 2:
+        return {"status": f"failed: the auto share needs the rows {missing or [method + '@<share>']} of this cell"}
+    # Ties go to the smaller share (the baseline first): synthetic data must earn its place.
+    best = max(candidates, key=lambda k: (results[k]["val_accuracy"], -float(results[k]["share"] or 0.0)))
+    chosen, gan_row = results[best], results[candidates[-1]]  # the GAN's columns even when share 0 wins
+    return {**{k: chosen.get(k) for k in ("accuracy", "balanced_accuracy", "val_accuracy", "clf_steps")},
+            **{k: gan_row.get(k) for k in ("gan_steps", "gan_wall_s", "gan_cas")},
+            "share": chosen["share"] if best != candidates[0] else 0.0, "wall_s": 0.0, "status": "ok"}
+
+
 def compare_methods(real: LabelledImages, evaluation: LabelledImages, generator: Any = None,
                     methods: Sequence[str] = ("real", "real+gan", "cas"), config: BenchmarkConfig | None = None,
-                    seed: int = 0) -> dict[str, dict[str, float]]:
+                    seed: int = 0, validation: LabelledImages | None = None) -> dict[str, dict[str, float]]:
     """Train the benchmark's classifier once per method on ``real`` (plus ``generator``'s images) and
-    test it on ``evaluation``: ``{method: {"accuracy", "balanced_accuracy"}}``.
+    test it on ``evaluation``: ``{label: {"accuracy", "balanced_accuracy", ...}}``.
 
-    The classifier, schedule, mixing share, augmentation and filter come from ``config`` (default
-    :class:`BenchmarkConfig`); the GAN methods need ``generator`` (e.g. from :func:`ganaug.fit`).
+    Share methods give one label per share in ``config.shares`` (``"real+gan@0.5"``); with a
+    ``validation`` set (labelled images outside ``real`` and ``evaluation``) they also give
+    ``"real+gan@auto"``: the share, 0 included, that scores best on ``validation``. The classifier,
+    schedule, shares, augmentation and filter come from ``config`` (default :class:`BenchmarkConfig`);
+    the GAN methods need ``generator`` (e.g. from :func:`ganaug.fit`), and ``real+augan+aug`` trains a
+    second GAN on augmented copies of ``real``.
     """
     cfg = (config or BenchmarkConfig()).validate()
     for m in methods:
@@ -276,113 +405,179 @@ def compare_methods(real: LabelledImages, evaluation: LabelledImages, generator:
     if generator is None and GAN_METHODS & set(methods):
         fail("generator", f"a trained generator for the methods {sorted(GAN_METHODS & set(methods))}", None,
              "Pass generator=ganaug.fit(...)[0] or ganaug.load_generator(path).")
-    for name, data in (("real", real), ("evaluation", evaluation)):
-        if not isinstance(data, LabelledImages):
+    for name, data in (("real", real), ("evaluation", evaluation), ("validation", validation)):
+        if not isinstance(data, LabelledImages) and not (name == "validation" and data is None):
             fail(name, "a LabelledImages", type(data).__name__, "Load it with ganaug.load_dataset(...).", TypeError)
     device = torch.device(cfg.device) if cfg.device else default_device()
-    cell = _Cell(cfg, real, evaluation, check_int("seed", seed), device, gan_dir=None)
-    cell._gen = generator
-    return {m: dict(zip(("accuracy", "balanced_accuracy"), cell.run(m))) for m in methods}
+    cell = _Cell(cfg, real, evaluation, validation, check_int("seed", seed), device, gan_dir=None)
+    cell._gens["gan"] = generator
+    out: dict[str, dict[str, Any]] = {}
+    for m in methods:
+        for lab in _labels(m, cfg.shares):
+            if lab.endswith("@auto"):
+                if validation is not None:
+                    auto = _auto(lab, {k: {**v, "share": _share_of(k)} for k, v in out.items()})
+                    if auto["status"] == "ok":
+                        out[lab] = auto
+            else:
+                out[lab] = cell.run(lab)
+    keep = ("accuracy", "balanced_accuracy", "val_accuracy", "share")
+    return {k: {f: v[f] for f in keep if v.get(f) is not None} for k, v in out.items()}
 
 
 class _Cell:
-    """One (subset, seed): its GAN (trained once, lazily) and one classifier per method."""
+    """One (subset, seed): its GANs (trained once, lazily), and one classifier per method and share."""
 
-    def __init__(self, cfg, subset, evaluation, seed, device, gan_dir: Path | None):
-        self.cfg, self.subset, self.evaluation, self.seed, self.device = cfg, subset, evaluation, seed, device
-        self.gan_dir = gan_dir
-        self.gan_steps: int | None = None
-        self._gen = None
-        self._real_model = None
+    def __init__(self, cfg, subset, evaluation, selection, seed, device, gan_dir: Path | None):
+        self.cfg, self.subset, self.evaluation, self.selection = cfg, subset, evaluation, selection
+        self.seed, self.device, self.gan_dir = seed, device, gan_dir
+        self.clf_steps = cfg.clf_steps or clf_steps_for(len(subset), cfg.clf_batch)
+        self._gens: dict[str, Any] = {}
+        self._info: dict[str, dict[str, Any]] = {}
+        self._models: dict[str, Any] = {}
 
-    def _train(self, data, **kw):
+    def _train(self, data, steps: int | None = None, **kw):
         cfg = self.cfg
-        return train_classifier(data, steps=cfg.clf_steps, seed=self.seed, device=self.device,
-                                batch_size=cfg.clf_batch, lr=cfg.clf_lr, width=cfg.clf_width, **kw)
+        return train_classifier(data, steps=steps or self.clf_steps, seed=self.seed, device=self.device,
+                                batch_size=cfg.clf_batch, lr=cfg.clf_lr, width=cfg.clf_width,
+                                lr_schedule=cfg.clf_schedule, num_classes=self.subset.num_classes, **kw)
 
-    def run(self, method: str) -> tuple[float, float]:
+    def run(self, label: str) -> dict[str, Any]:
+        """Train the classifier of ``label``; its accuracies and the GAN it used."""
+        method, share = base_method(label), _share_of(label)
+        kind = "augan" if method == "real+augan+aug" else "gan"
         if method == "real":
-            model = self.real_model()
+            model = self.model("real")
         elif method == "real+aug":
-            d = self.subset
-            model = self._train(LabelledImages(d.images, d.targets, d.classes, transform=self._augmentation(),
-                                               name=d.name))
+            model = self.model("real+aug")
         elif method == "cas":
-            from .synthetic import SyntheticDataset
-
-            synth = SyntheticDataset(self.generator(), size=len(self.subset), seed=self.seed,
-                                     class_weights=[1.0] * self.subset.num_classes,
-                                     cache_mb=self._cache_mb(len(self.subset)))
-            model = self._train(synth, resample_each_epoch=True)
+            model = self.model("cas-gan")
+        elif method == "pretrain-gan+aug":
+            half = self.clf_steps // 2
+            synth = self._synthetic("gan", len(self.subset), transform=self._augmentation())
+            model = self._train(synth, steps=half, resample_each_epoch=True)
+            model = self._train(self._augmented(self.subset), steps=self.clf_steps - half, init=model.train())
         else:
-            model = self._train(self._mixed(method), resample_each_epoch=True)
+            model = self._train(self._mixed(method, float(share)), resample_each_epoch=True)
+        row = self.score(model)
+        if method in GAN_METHODS and self.gan_dir is not None:  # the grid records each GAN's quality
+            info = self.gan_info(kind)
+            row.update(gan_steps=info["steps"], gan_wall_s=info["wall_s"], gan_cas=info["cas"])
+        return row
+
+    def score(self, model) -> dict[str, Any]:
+        from sklearn.metrics import balanced_accuracy_score  # mean recall over the classes in target
+
         from .classifier import predict_proba
 
         pred = predict_proba(model, self.evaluation.images).argmax(dim=1)
         target = self.evaluation.targets
-        from sklearn.metrics import balanced_accuracy_score  # mean recall over the classes in target
+        row = {"accuracy": float((pred == target).double().mean()),
+               "balanced_accuracy": float(balanced_accuracy_score(target.numpy(), pred.numpy()))}
+        if self.selection is not None:
+            sel = predict_proba(model, self.selection.images).argmax(dim=1)
+            row["val_accuracy"] = float((sel == self.selection.targets).double().mean())
+        return row
 
-        return float((pred == target).double().mean()), float(balanced_accuracy_score(target.numpy(), pred.numpy()))
-
-    def real_model(self):
-        # Deterministic on CPU, so a resumed run re-creates exactly the model the filter used before.
-        if self._real_model is None:
-            self._real_model = self._train(self.subset)
-        return self._real_model
+    def model(self, name: str):
+        # real / real+aug models are reused (the filter and the teacher); deterministic on CPU, so a
+        # resumed grid re-creates exactly the model used before.
+        # "cas-KIND": trained on KIND's images only (its classification accuracy score).
+        if name not in self._models:
+            if name.startswith("cas-"):
+                self._models[name] = self._train(self._synthetic(name[4:], len(self.subset)), resample_each_epoch=True)
+            else:
+                self._models[name] = self._train(self.subset if name == "real" else self._augmented(self.subset))
+        return self._models[name]
 
     def _augmentation(self):
         from .transforms import AlbumentationsAdapter
 
         return AlbumentationsAdapter(digit_augmentation(self.subset.image_shape[1], self.seed))
 
+    def _augmented(self, data: LabelledImages) -> LabelledImages:
+        return LabelledImages(data.images, data.targets, data.classes, transform=self._augmentation(), name=data.name)
+
     def _cache_mb(self, n_items: int) -> float:
         # The whole per-epoch synthetic pool stays cached: shuffled access would otherwise regenerate blocks.
         per_item = 4 * int(torch.tensor(self.subset.image_shape).prod())
         return max(64.0, 1.25 * (n_items + 256) * per_item / 2**20)
 
-    def _mixed(self, method: str):
-        from .filtering import ConfidenceFilter
-        from .mixing import MixedDataset
+    def _synthetic(self, kind: str, n: int, **kw):
         from .synthetic import SyntheticDataset
 
-        share = self.cfg.synthetic_share
-        n_synth = round(len(self.subset) * share / (1.0 - share))
-        quality = (ConfidenceFilter(self.real_model(), threshold=None, keep_fraction=self.cfg.filter_keep)
-                   if method == "real+gan-filtered" else None)
-        synth = SyntheticDataset(self.generator(), size=max(n_synth, 1), seed=self.seed, quality_filter=quality,
-                                 class_weights=[1.0] * self.subset.num_classes, max_tries=200,
-                                 cache_mb=self._cache_mb(n_synth))
-        transform = self._augmentation() if method == "real+gan+aug" else None
-        return MixedDataset(self.subset, synth, synthetic_share=share, transform=transform)
+        return SyntheticDataset(self.generator(kind), size=max(n, 1), seed=self.seed,
+                                class_weights=[1.0] * self.subset.num_classes, cache_mb=self._cache_mb(n), **kw)
 
-    def generator(self):
-        if self._gen is not None:
-            return self._gen
-        from .training import TrainConfig, fit
+    def _mixed(self, method: str, share: float):
+        from .filtering import ConfidenceFilter
+        from .mixing import MixedDataset
+
+        n_synth = round(len(self.subset) * share / (1.0 - share))
+        kind = "augan" if method == "real+augan+aug" else "gan"
+        kw: dict[str, Any] = {}
+        if method == "real+gan-filtered":
+            kw = dict(quality_filter=ConfidenceFilter(self.model("real"), threshold=None,
+                                                      keep_fraction=self.cfg.filter_keep), max_tries=200)
+        synth = self._synthetic(kind, n_synth, **kw)
+        # "+aug": one augmentation pipeline for both sides, applied by the mixed dataset.
+        transform = self._augmentation() if method.endswith("+aug") or method.endswith("+aug-soft") else None
+        teacher = self.model("real+aug") if method == "real+gan+aug-soft" else None
+        return MixedDataset(self.subset, synth, synthetic_share=share, transform=transform, teacher=teacher,
+                            teacher_weight=self.cfg.teacher_weight)
+
+    def gan_info(self, kind: str) -> dict[str, Any]:
+        """Steps, wall time and CAS on the evaluation split of the cell's ``kind`` GAN ("gan" / "augan")."""
+        if "cas" in self._info.get(kind, {}):
+            return self._info[kind]
+        self.generator(kind)
+        info = self._info.setdefault(kind, {"steps": None, "wall_s": None})
+        path = self.gan_dir / kind / "info.json" if self.gan_dir is not None else None
+        stored = json.loads(path.read_text()) if path is not None and path.exists() else {}
+        info.update(steps=stored.get("steps", info["steps"]), wall_s=stored.get("wall_s", info["wall_s"]))
+        key = self.cfg.clf_setting()
+        cas = stored.get("cas", {}).get(key)
+        if cas is None:
+            cas = self.score(self.model(f"cas-{kind}"))["accuracy"]
+            if path is not None:
+                stored.setdefault("cas", {})[key] = cas
+                path.write_text(json.dumps({**stored, "steps": info["steps"], "wall_s": info["wall_s"]}))
+        info["cas"] = cas
+        return info
+
+    def generator(self, kind: str = "gan"):
+        if self._gens.get(kind) is not None:
+            return self._gens[kind]
+        from .training import fit
 
         cfg = self.cfg
-        final = self.gan_dir / "generator.pt"
-        if final.exists():
-            self._gen = load_generator(final, device="cpu")
-            meta = json.loads((self.gan_dir / "steps.json").read_text()) if (self.gan_dir / "steps.json").exists() else {}
-            self.gan_steps = meta.get("steps")
-        else:
-            tcfg = TrainConfig(arch=cfg.gan_arch, width=cfg.gan_width, steps=cfg.gan_steps, max_minutes=cfg.gan_minutes,
-                               batch_size=min(64, len(self.subset)), mode_seeking=cfg.gan_mode_seeking, seed=self.seed,
-                               device=str(self.device), sample_every=0, checkpoint_every=250)
-            resume = (self.gan_dir / "checkpoint.pt").exists()
-            steps: list[int] = []
-            gen, history = fit(self.subset, tcfg, out_dir=self.gan_dir, resume=resume, progress=False,
-                               hooks=[lambda st: steps.append(st.step)])
-            self.gan_steps = steps[-1] if steps else None
-            (self.gan_dir / "steps.json").write_text(json.dumps({"steps": self.gan_steps}))
-            self._gen = gen.to("cpu")
-        return self._gen
+        data = self.subset
+        if kind == "augan":  # the same augmentation as the classifier's, in the GAN's data path
+            from .transforms import augmented_copies
+
+            data = augmented_copies(self.subset, self._augmentation(), cfg.gan_aug_copies)
+        gan_dir = self.gan_dir / kind if self.gan_dir is not None else None
+        if gan_dir is not None and (gan_dir / "generator.pt").exists():
+            self._gens[kind] = load_generator(gan_dir / "generator.pt", device="cpu")
+            return self._gens[kind]
+        # Steps are sized by the real subset: augmented copies add variety, not new images.
+        tcfg = cfg.train_config(len(self.subset), self.seed, str(self.device))
+        resume = gan_dir is not None and (gan_dir / "checkpoint.pt").exists()
+        steps: list[int] = []
+        t0 = time.monotonic()
+        gen, _ = fit(data, tcfg, out_dir=gan_dir, resume=resume, progress=False,
+                     hooks=[lambda st: steps.append(st.step)])
+        info = {"steps": steps[-1] if steps else None, "wall_s": round(time.monotonic() - t0, 1)}
+        self._info[kind] = info
+        if gan_dir is not None:
+            (gan_dir / "info.json").write_text(json.dumps(info))
+        self._gens[kind] = gen.to("cpu")
+        return self._gens[kind]
 
 
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
-        return f"cuda ({torch.cuda.getdevice_name(device)})"
+        return f"cuda ({torch.cuda.get_device_name(device)})"
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 

@@ -70,7 +70,7 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
                      batch_size: int = 64, lr: float = 1e-3, width: int = 32,
                      num_classes: int | None = None, steps: int | None = None,
                      resample_each_epoch: bool = False, lr_schedule: str = "constant",
-                     progress: bool = False) -> SmallCNN:
+                     progress: bool = False, init: SmallCNN | None = None) -> SmallCNN:
     """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
 
     ``data``: a :class:`~ganaug.datasets.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
@@ -83,7 +83,12 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
     or :class:`~ganaug.synthetic.SyntheticDataset` then serves fresh synthetic images each epoch).
     ``lr_schedule``: ``"constant"`` keeps ``lr``; ``"cosine"`` decays it to 0 over the whole schedule
     (Loshchilov & Hutter, 2017), so the returned weights are a converged point rather than one noisy
-    Adam iterate. ``progress``: a progress bar over the batches.
+    Adam iterate. ``progress``: a progress bar over the batches. ``init``: continue training this
+    model (e.g. pre-trained on synthetic images) with a fresh optimiser instead of a new one.
+
+    Labels may be class indices or soft labels: float vectors (K,) of class probabilities (e.g. from
+    :class:`~ganaug.mixing.SoftLabels`); a batch of soft labels is trained with the cross-entropy
+    against the probabilities.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     if steps is not None:
@@ -113,7 +118,15 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         names = classes if classes is not None and len(classes) == num_classes else None
-        model = SmallCNN(c, num_classes, width=width, classes=names).to(device)
+        if init is None:
+            model = SmallCNN(c, num_classes, width=width, classes=names).to(device)
+        else:
+            if not isinstance(init, SmallCNN) or (init.in_channels, init.num_classes) != (c, num_classes):
+                fail("init", f"a SmallCNN for {c} channel(s) and {num_classes} classes",
+                     type(init).__name__ if not isinstance(init, SmallCNN) else
+                     f"a SmallCNN for {init.in_channels} channel(s) and {init.num_classes} classes",
+                     "Pass a model trained on data of the same shape and classes, or init=None.")
+            model = init.to(device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         shuffle_rng = torch.Generator().manual_seed(seed)
         if plain:  # in-memory tensors: index them directly, no DataLoader overhead
@@ -138,10 +151,8 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
             for x, y in itertools.islice(batches(), None if steps is None else steps - done):
                 done += 1
                 x, y = x.to(device), torch.as_tensor(y).to(device)
-                if int(y.max()) >= num_classes or int(y.min()) < 0:
-                    fail("data", f"labels in [0, {num_classes - 1}]", int(y.max()),
-                         "Pass num_classes matching the labels.")
-                loss = nn.functional.cross_entropy(model(x), y)
+                _check_labels(y, num_classes)
+                loss = nn.functional.cross_entropy(model(x), y)  # y: (B,) indices or (B, K) probabilities
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -152,6 +163,16 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
         if bar is not None:
             bar.close()
     return model.eval()
+
+
+def _check_labels(y: torch.Tensor, num_classes: int) -> None:
+    if y.is_floating_point():  # soft labels (B, K)
+        if y.ndim != 2 or y.shape[1] != num_classes:
+            fail("data", f"soft labels of shape (batch, {num_classes})", tuple(y.shape),
+                 "Give each item a probability vector over the classes, or an integer class index.")
+        return
+    if int(y.max()) >= num_classes or int(y.min()) < 0:
+        fail("data", f"labels in [0, {num_classes - 1}]", int(y.max()), "Pass num_classes matching the labels.")
 
 
 def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch.Tensor:
@@ -170,7 +191,7 @@ def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch
         fail("images", f"{expected_c} channel(s), as the model was trained on", images.shape[1],
              "Pass images of the model's channel count.")
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device  # a parameterless model runs on cpu
     was_training = model.training
     model.eval()
     out = []

@@ -206,17 +206,28 @@ def _add_benchmark_parser(command) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help=f"seeds, one subset + GAN + classifiers each (default: {' '.join(map(str, d.seeds))})")
     p.add_argument("--methods", nargs="+", default=None,
-                   help=f"subset of: {' '.join(METHODS)} (default: {' '.join(d.methods)})")
+                   help=f"any of: {' '.join(METHODS)} (default: {' '.join(d.methods)})")
     p.add_argument("--eval-split", default=None,
                    help=f"test or val (held out of the training split, for tuning) (default: {d.eval_split})")
+    p.add_argument("--val-per-class", type=int, default=None,
+                   help=f"labelled selection split per class, held out of the training split: the auto share is "
+                   f"chosen on it (default: {d.val_per_class})")
     p.add_argument("--gan-arch", default=None, help=f"mlp or dcgan (default: {d.gan_arch})")
     p.add_argument("--gan-width", type=int, default=None, help=f"GAN width multiplier (default: {d.gan_width})")
-    p.add_argument("--gan-steps", type=int, default=None, help=f"GAN generator steps per cell (default: {d.gan_steps})")
+    p.add_argument("--gan-steps", type=int, default=None,
+                   help="GAN generator steps per cell (default: 20 per labelled image, 4,000 to 20,000)")
+    p.add_argument("--gan-aug-copies", type=int, default=None,
+                   help=f"real+augan+aug: augmented copies per image the GAN trains on (default: {d.gan_aug_copies})")
     p.add_argument("--gan-minutes", type=float, default=None, help="wall-clock cap per GAN (default: none)")
-    p.add_argument("--clf-steps", type=int, default=None, help=f"classifier batches, every method (default: {d.clf_steps})")
+    p.add_argument("--clf-steps", type=int, default=None,
+                   help="classifier batches, every method of a cell (default: 20 epochs of the subset, at least 1,500)")
     p.add_argument("--clf-width", type=int, default=None, help=f"classifier width (default: {d.clf_width})")
-    p.add_argument("--synthetic-share", type=float, default=None,
-                   help=f"share of synthetic images in every batch (default: {d.synthetic_share})")
+    p.add_argument("--shares", type=float, nargs="+", default=None,
+                   help=f"synthetic shares tried by every mixing method; @auto picks among them and 0 on the "
+                   f"selection split (default: {' '.join(map(str, d.shares))})")
+    p.add_argument("--teacher-weight", type=float, default=None,
+                   help=f"real+gan+aug-soft: weight of the teacher's probabilities in synthetic labels "
+                   f"(default: {d.teacher_weight})")
     p.add_argument("--filter-keep", type=float, default=None,
                    help=f"per class, keep this most-confident fraction of GAN samples (default: {d.filter_keep})")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -413,7 +424,7 @@ def _demo(args) -> int:
     out = Path(args.out)
     check_int("steps", args.steps, minimum=1)
     cfg = TrainConfig(steps=args.steps, seed=args.seed, sample_every=max(1, args.steps // 5)).validate()
-    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, device="cpu").validate()
+    bench = BenchmarkConfig(dataset="digits", clf_steps=args.clf_steps, shares=(0.5,), device="cpu").validate()
     check_out_dir(out, False, args.overwrite)
     train, test = load_split("digits", seed=args.seed)
     print(f"ganaug demo: training a conditional {cfg.arch} GAN on scikit-learn digits "
@@ -424,7 +435,7 @@ def _demo(args) -> int:
           f"{out / 'generator.pt'} --n 100 --out grid.png)")
     print(f"training a small CNN ({bench.clf_steps} batches of 64) with and without synthetic digits ...")
     scores = compare_methods(train, test, gen, ("real", "real+gan", "cas"), bench, seed=args.seed)
-    names = {"real": "real only", "real+gan": "real + synthetic (half of every batch)",
+    names = {"real": "real only", "real+gan@0.5": "real + synthetic (half of every epoch)",
              "cas": "synthetic only (CAS)"}
     print(f"\n{'training data':40} test accuracy ({len(test)} held-out digits, seed {args.seed})")
     for m, r in scores.items():
@@ -468,10 +479,11 @@ def _benchmark(args) -> int:
     if not args.report_only:
         base = quick_config() if args.quick else BenchmarkConfig()
         given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
-                                                 "gan_width", "gan_steps", "gan_minutes", "clf_steps", "clf_width",
-                                                 "synthetic_share", "filter_keep", "device")
+                                                 "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
+                                                 "clf_width", "shares", "teacher_weight", "val_per_class",
+                                                 "filter_keep", "device")
                  if getattr(args, f) is not None}
-        for f in ("sizes", "seeds", "methods"):
+        for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:
                 given[f] = tuple(given[f])
         cfg = dataclasses.replace(base, download=args.download, **given).validate()

@@ -31,11 +31,19 @@ class MixedDataset(Dataset):
     with its own transform, ...). Its classes must be the generator's, and, unless ``check=False``,
     item 0 of both sides (after their own transforms) must have the same type and image shape, so
     that batches collate. :meth:`resample` gives fresh synthetic images for a new epoch.
+
+    Soft labels: with a ``teacher`` (a classifier of the same classes, e.g. one trained on the real
+    images with augmentation) every item's label is a float vector (K,) of class probabilities: a
+    real item's is its one-hot label, a synthetic item's is ``(1 - teacher_weight) * one-hot(the
+    class it was generated for) + teacher_weight * softmax(teacher(image))``, so images that the
+    generator drew ambiguously teach less certainty (knowledge distillation, Hinton et al. 2015, on
+    generated images). The teacher sees the synthetic image before ``transform``; ``targets`` stays
+    the hard labels. :func:`~ganaug.classifier.train_classifier` trains on such labels directly.
     """
 
     def __init__(self, real: Any, synthetic: SyntheticDataset, synthetic_share: float | None = 0.5, *,
                  transform: Callable | None = None, target_transform: Callable | None = None,
-                 check: bool = True):
+                 check: bool = True, teacher: torch.nn.Module | None = None, teacher_weight: float = 0.5):
         if not (hasattr(real, "__getitem__") and hasattr(real, "__len__")):
             fail("real", "a map-style dataset of (image, target) items", type(real).__name__,
                  "Pass e.g. a LabelledImages or torchvision.datasets.MNIST(...).", TypeError)
@@ -66,6 +74,15 @@ class MixedDataset(Dataset):
                          f"Build the SyntheticDataset with size >= {self.n_synthetic} (a large virtual size "
                          "costs nothing), or lower synthetic_share.")
         self.synthetic_share = synthetic_share
+        if teacher is not None and not isinstance(teacher, torch.nn.Module):
+            fail("teacher", "a torch classifier (nn.Module) returning logits (B, K)", type(teacher).__name__,
+                 "Pass e.g. ganaug.train_classifier(real_data), or teacher=None for hard labels.", TypeError)
+        if teacher is not None and synthetic.output_format != "tensor":
+            fail("teacher", "a SyntheticDataset with output_format='tensor' (the teacher reads tensors)",
+                 synthetic.output_format, "Build the SyntheticDataset with output_format='tensor'.")
+        self.teacher = teacher
+        self.teacher_weight = check_float("teacher_weight", teacher_weight, 0.0, 1.0,
+                                          fix="Pass a weight in [0, 1], e.g. 0.5.")
         if len(self) == 0:
             fail("real", "at least one item in the mix", "0 items", "Pass a non-empty real dataset.")
         if check and self.n_real and self.n_synthetic:
@@ -103,10 +120,30 @@ class MixedDataset(Dataset):
             out[p] = item
         for p, item in zip(synth_pos, _fetch(self.synthetic, [idx[p] - self.n_real for p in synth_pos])):
             out[p] = item
+        if self.teacher is not None:
+            out = self._soft_labels(out, synth_pos)
         if self.transform is not None or self.target_transform is not None:
             out = [(self.transform(x) if self.transform is not None else x,
                     self.target_transform(y) if self.target_transform is not None else y) for x, y in out]
         return out
+
+    def _soft_labels(self, out: list, synth_pos: list[int]) -> list:
+        k = len(self.classes)
+        eye = torch.eye(k)
+        soft = [(x, eye[int(y)]) for x, y in out]  # real items: one-hot (K,)
+        if synth_pos:
+            x = torch.stack([out[p][0] for p in synth_pos])  # (S, C, H, W)
+            y = torch.tensor([int(out[p][1]) for p in synth_pos])  # (S,)
+            from .classifier import predict_proba
+
+            probs = predict_proba(self.teacher, x)  # (S, K), teacher in eval mode
+            if probs.shape[1] != k:
+                fail("teacher", f"a classifier with {k} outputs (one per class)", probs.shape[1],
+                     "Pass a teacher trained on these classes.")
+            w = self.teacher_weight
+            for p, row in zip(synth_pos, (1.0 - w) * eye[y] + w * probs):
+                soft[p] = (out[p][0], row)
+        return soft
 
     def resample(self, epoch: int | None = None) -> "MixedDataset":
         """Fresh synthetic images for ``epoch`` (default: the next one); see SyntheticDataset.resample."""

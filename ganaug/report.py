@@ -6,12 +6,31 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ._checks import check_choice, fail
-from .benchmark import METHODS, ResultStore, select_rows
+from .benchmark import METHODS, ResultStore, base_method, select_rows
 from .stats import paired_test, summarize
 
 METRICS = ("accuracy", "balanced_accuracy")
-# (method, baseline) pairs tested per seed: every method against real only, and GAN+aug against aug.
-COMPARISONS = tuple((m, "real") for m in METHODS if m not in ("real", "cas")) + (("real+gan+aug", "real+aug"),)
+
+
+# Which of a cell's GANs a method's rows use (their gan_* columns describe that GAN).
+GAN_KINDS = {"gan": {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+gan-filtered", "pretrain-gan+aug", "cas"},
+             "augan": {"real+augan+aug"}}
+
+
+def baseline_of(label: str) -> str | None:
+    """The method a row is tested against per seed: real+aug for methods with classical augmentation,
+    real for the others, none for the baselines themselves and the synthetic-only score."""
+    method = base_method(label)
+    if method in ("real", "cas"):
+        return None
+    return "real" if method == "real+aug" or "aug" not in method else "real+aug"
+
+
+def order(label: str) -> tuple:
+    """Table order: METHODS order, then the shares ascending, "auto" last."""
+    method, _, share = label.partition("@")
+    return (METHODS.index(method) if method in METHODS else len(METHODS), share == "auto",
+            float(share) if share not in ("", "auto") else 0.0, label)
 
 
 def _by(rows, *keys) -> dict[tuple, list[dict[str, Any]]]:
@@ -35,7 +54,7 @@ def summary(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> list[di
     check_choice("metric", metric, METRICS)
     out = []
     for (method, size), group in sorted(_by(rows, "method", "size").items(),
-                                        key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1] == 0, kv[0][1])):
+                                        key=lambda kv: (order(kv[0][0]), kv[0][1] == 0, kv[0][1])):
         out.append({"method": method, "size": size, **summarize([r[metric] for r in group])})
     return out
 
@@ -45,7 +64,10 @@ def comparisons(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> lis
     check_choice("metric", metric, METRICS)
     cells = {k: {r["seed"]: r[metric] for r in g} for k, g in _by(rows, "method", "size").items()}
     out = []
-    for method, base in COMPARISONS:
+    for method in sorted({m for m, _ in cells}, key=order):
+        base = baseline_of(method)
+        if base is None:
+            continue
         for size in _sizes(rows):
             a, b = cells.get((method, size), {}), cells.get((base, size), {})
             seeds = sorted(set(a) & set(b))
@@ -69,15 +91,14 @@ def markdown(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
     head = "| method | " + " | ".join(f"{_size_label(s)}/class" for s in sizes) + " |"
     lines = [f"{metric} on the {rows[0]['eval_split']} split, mean ± 95% CI half-width (seeds); std in summary.csv",
              "", head, "|---|" + "---|" * len(sizes)]
-    for m in METHODS:
-        if not any((m, s) in cells for s in sizes):
-            continue
+    for m in sorted({m for m, _ in cells}, key=order):
         vals = []
         for s in sizes:
             c = cells.get((m, s))
             vals.append("–" if c is None else (f"{c['mean']:.4f} ± {c['ci_half']:.4f} ({c['n']})"
                                                 if not math.isnan(c["ci_half"]) else f"{c['mean']:.4f} ({c['n']})"))
         lines.append(f"| {m} | " + " | ".join(vals) + " |")
+    lines += _gan_table(rows, sizes)
     comps = comparisons(rows, metric)
     if comps:
         lines += ["", "Paired by seed: mean difference [95% CI], paired t-test p, Wilcoxon p, wins/seeds", "",
@@ -87,6 +108,36 @@ def markdown(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
             lines.append(f"| {c['method']} vs {c['baseline']} | {_size_label(c['size'])} | {c['mean_diff']:+.4f}{ci} "
                          f"| {format_p(c['t_p'])} | {format_p(c['wilcoxon_p'])} | {c['wins']}/{c['n']} |")
     return "\n".join(lines) + "\n"
+
+
+def _gan_table(rows, sizes) -> list[str]:
+    # Each cell's GAN quality next to its downstream effect: CAS on the evaluation split, steps, minutes.
+    kinds = (("GAN on the subset", lambda m: m == "cas" or (base_method(m) in GAN_KINDS["gan"])),
+             ("GAN on augmented copies", lambda m: base_method(m) in GAN_KINDS["augan"]))
+    out = []
+    for name, pick in kinds:
+        per_cell = {}
+        for r in rows:
+            if pick(r["method"]) and r.get("gan_cas") is not None and not math.isnan(r["gan_cas"]):
+                per_cell[(r["size"], r["seed"])] = r
+        if not per_cell:
+            continue
+        if not out:
+            out = ["", "GAN per cell: CAS (a classifier trained on its images only, scored on the evaluation split), "
+                   "generator steps and training minutes, mean over seeds", "",
+                   "| generator | size/class | CAS | steps | minutes |", "|---|---|---|---|---|"]
+        for size in sizes:
+            cell = [r for (sz, _), r in sorted(per_cell.items()) if sz == size]
+            if not cell:
+                continue
+            cas = summarize([r["gan_cas"] for r in cell])
+            ci = "" if math.isnan(cas["ci_half"]) else f" ± {cas['ci_half']:.4f}"
+            steps = [r["gan_steps"] for r in cell if r.get("gan_steps") is not None]
+            mins = [r["gan_wall_s"] / 60 for r in cell if r.get("gan_wall_s") is not None and not math.isnan(r["gan_wall_s"])]
+            minutes = f"{sum(mins) / len(mins):.1f}" if mins else "–"
+            out.append(f"| {name} | {_size_label(size)} | {cas['mean']:.4f}{ci} ({cas['n']}) | "
+                       f"{round(sum(steps) / len(steps)) if steps else '–'} | {minutes} |")
+    return out
 
 
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accuracy") -> Path:
@@ -103,7 +154,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accura
     per_class = {r["size"]: r["n_real"] / r["n_classes"] for r in rows}
     x_of = {s: (s if s else per_class[s]) for s in sizes}
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for m in METHODS:
+    # One line per method: fixed-share rows stay in the tables, the plot shows each method's "@auto".
+    labels = sorted({r["method"] for r in rows if "@" not in r["method"] or r["method"].endswith("@auto")}, key=order)
+    for m in labels:
         pts = [c for c in summary(rows, metric) if c["method"] == m]
         if not pts:
             continue

@@ -144,3 +144,31 @@ class AlbumentationsAdapter:
     def __repr__(self) -> str:
         inner = "\n".join("    " + line for line in repr(self.pipeline).splitlines())
         return f"AlbumentationsAdapter(to_tensor={self.to_tensor},\n{inner})"
+
+
+def augmented_copies(data: Any, transform: Any, copies: int) -> Any:
+    """``data`` (a LabelledImages) plus ``copies`` augmented versions of every image, as one LabelledImages.
+
+    A fixed, larger training set for a GAN: trained on it, the generator learns the variety that
+    ``transform`` (e.g. an :class:`AlbumentationsAdapter`) adds, not only the few real images. Items
+    are ``originals`` then copy 1 of every image, copy 2, ...; a seeded ``transform`` gives the same
+    copies every time. ``transform`` must return ganaug tensors (C, H, W) in [-1, 1].
+    """
+    from ._checks import check_int
+    from .datasets import LabelledImages
+
+    if not isinstance(data, LabelledImages):
+        fail("data", "a LabelledImages", type(data).__name__, "Load it with ganaug.load_dataset(...).", TypeError)
+    if not callable(transform):
+        fail("transform", "a callable image transform", type(transform).__name__,
+             "Pass e.g. AlbumentationsAdapter(A.Compose([...])).", TypeError)
+    copies = check_int("copies", copies, minimum=0)
+    images = [data.images]
+    for _ in range(copies):
+        out = torch.stack([transform(x) for x in data.images])  # (N, C, H, W)
+        if out.shape != data.images.shape or not out.is_floating_point():
+            fail("transform", f"float images shaped {tuple(data.images.shape[1:])} in [-1, 1]",
+                 f"{out.dtype} {tuple(out.shape[1:])}", "End the pipeline in ganaug's format "
+                 "(AlbumentationsAdapter(..., to_tensor=True) without ToTensorV2).")
+        images.append(out.clamp(-1, 1))
+    return LabelledImages(torch.cat(images), data.targets.repeat(copies + 1), data.classes, name=data.name)

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,9 @@ import torch
 
 import ganaug
 
-MNIST_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# MNIST is found only through $GANAUG_DATA (the folder holding MNIST/raw); resolved now, before any test
+# changes the working directory. Unset: the MNIST tests skip.
+MNIST_ROOT = Path(os.environ["GANAUG_DATA"]).resolve() if os.environ.get("GANAUG_DATA") else None
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +42,10 @@ def adam_lrs(monkeypatch):
 
 @pytest.fixture
 def mnist_root():
+    if MNIST_ROOT is None:
+        pytest.skip("MNIST tests need GANAUG_DATA set to the folder that holds MNIST/raw")
     if not (MNIST_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        pytest.skip(f"MNIST not present at {MNIST_ROOT}")
+        pytest.skip(f"GANAUG_DATA={MNIST_ROOT} holds no MNIST/raw/train-images-idx3-ubyte")
     return MNIST_ROOT
 
 

@@ -10,48 +10,110 @@ from ganaug.datasets import fingerprint, stratified_subset
 
 
 def tiny(**kw):
-    base = dict(dataset="digits", sizes=(5,), seeds=(0,), gan_steps=6, gan_width=2, clf_steps=4, clf_width=2,
-                clf_batch=16, device="cpu")
+    base = dict(dataset="digits", sizes=(5,), seeds=(0,), val_per_class=20, gan_steps=6, gan_width=2, gan_z_dim=8,
+                gan_aug_copies=2, clf_steps=4, clf_width=2, clf_batch=16, device="cpu")
     return BenchmarkConfig(**{**base, **kw})
 
 
 def test_every_method_runs_and_is_recorded(tmp_path):
-    rows = run_benchmark(tiny(), tmp_path, progress=False, log=None)
-    assert [r["method"] for r in rows] == list(METHODS)
-    assert all(r["status"] == "ok" and 0.0 <= r["accuracy"] <= 1.0 for r in rows)
-    assert all(r["n_real"] == 50 and r["n_classes"] == 10 and r["size"] == 5 for r in rows)
-    assert {r["gan_steps"] for r in rows if r["method"] in bm.GAN_METHODS} == {6}
-    assert json.loads((tmp_path / "config.json").read_text())["setting"] == tiny().setting()
+    cfg = tiny(methods=METHODS)
+    rows = run_benchmark(cfg, tmp_path, progress=False, log=None)
+    expected = [lab for m in METHODS for lab in (
+        [f"{m}@0.25", f"{m}@0.5", f"{m}@auto"] if m in bm.SHARE_BASELINE else [m])]
+    assert [r["method"] for r in rows] == expected
+    assert all(r["status"] == "ok" and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["val_accuracy"] <= 1.0 for r in rows)
+    assert all(r["n_real"] == 50 and r["n_classes"] == 10 and r["size"] == 5 and r["clf_steps"] == 4 for r in rows)
+    gan_rows = [r for r in rows if bm.base_method(r["method"]) in bm.GAN_METHODS]
+    assert {r["gan_steps"] for r in gan_rows} == {6}
+    assert all(0.0 <= r["gan_cas"] <= 1.0 and r["gan_wall_s"] >= 0.0 for r in gan_rows)
+    by = {r["method"]: r for r in rows}
+    assert by["cas"]["gan_cas"] == by["cas"]["accuracy"] == by["real+gan@0.5"]["gan_cas"]
+    for kind, label in (("gan", "real+gan@0.5"), ("augan", "real+augan+aug@0.5")):  # each GAN, its own CAS
+        info = json.loads((tmp_path / "gans" / "n5-seed0" / kind / "info.json").read_text())
+        assert info["steps"] == 6 and list(info["cas"].values()) == [by[label]["gan_cas"]]
+    assert by["real"]["share"] == "0.0" and by["real+gan@0.25"]["share"] == "0.25"
+    assert json.loads((tmp_path / "config.json").read_text())["setting"] == cfg.setting()
+
+
+def test_auto_row_takes_the_best_selection_accuracy_and_prefers_the_baseline_on_ties(tmp_path):
+    rows = {r["method"]: r for r in run_benchmark(tiny(methods=("real", "real+gan")), tmp_path, progress=False,
+                                                  log=None)}
+    cands = ["real", "real+gan@0.25", "real+gan@0.5"]
+    best = max(cands, key=lambda k: (rows[k]["val_accuracy"], -cands.index(k)))
+    auto = rows["real+gan@auto"]
+    assert auto["accuracy"] == rows[best]["accuracy"] and auto["val_accuracy"] == rows[best]["val_accuracy"]
+    assert float(auto["share"]) == (0.0 if best == "real" else float(best.split("@")[1]))
+    assert auto["gan_cas"] == rows["real+gan@0.5"]["gan_cas"]  # the GAN's quality is shown even when share 0 wins
+    tie = {"real": {"val_accuracy": 0.5, "accuracy": 0.6, "share": 0.0},
+           "real+gan@0.5": {"val_accuracy": 0.5, "accuracy": 0.9, "share": 0.5}}
+    assert bm._auto("real+gan@auto", tie)["accuracy"] == 0.6
+    assert bm._auto("real+gan@auto", {"real+gan@0.5": tie["real+gan@0.5"]})["status"].startswith("failed")
 
 
 def test_gan_sees_only_the_labelled_subset(tmp_path):
     cfg = tiny(methods=("real+gan",), seeds=(3,))
     run_benchmark(cfg, tmp_path, progress=False, log=None)
-    ckpt = safe_load(next((tmp_path / "gans").glob("*-n5-seed3")) / "checkpoint.pt")
-    pool, _ = bm.load_benchmark_data(cfg)
+    ckpt = safe_load(tmp_path / "gans" / "n5-seed3" / "gan" / "checkpoint.pt")
+    pool, _, _ = bm.load_benchmark_data(cfg)
     assert ckpt["data"] == fingerprint(stratified_subset(pool, 5, seed=3))
 
 
+def test_augmented_gan_trains_on_augmented_copies_of_the_subset(tmp_path, monkeypatch):
+    from ganaug.transforms import AlbumentationsAdapter, augmented_copies
+
+    sized_for = []
+    real_config = BenchmarkConfig.train_config
+    monkeypatch.setattr(BenchmarkConfig, "train_config",
+                        lambda self, n, *a, **k: sized_for.append(n) or real_config(self, n, *a, **k))
+    cfg = tiny(methods=("real+augan+aug",), shares=(0.5,), seeds=(2,))
+    run_benchmark(cfg, tmp_path, progress=False, log=None)
+    ckpt = safe_load(tmp_path / "gans" / "n5-seed2" / "augan" / "checkpoint.pt")
+    pool, _, _ = bm.load_benchmark_data(cfg)
+    subset = stratified_subset(pool, 5, seed=2)
+    copies = augmented_copies(subset, AlbumentationsAdapter(bm.digit_augmentation(8, seed=2)), 2)
+    assert len(copies) == 150 and ckpt["data"] == fingerprint(copies)
+    assert sized_for == [50]  # the GAN's budget is sized by the real subset, not by its copies
+
+
 def test_rerun_skips_finished_runs_and_extends_the_grid(tmp_path, monkeypatch):
-    run_benchmark(tiny(methods=("real", "real+gan")), tmp_path, progress=False, log=None)
+    run_benchmark(tiny(methods=("real", "real+gan"), shares=(0.5,)), tmp_path, progress=False, log=None)
     calls = []
     real_train = bm.train_classifier
     monkeypatch.setattr(bm, "train_classifier", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-    rows = run_benchmark(tiny(methods=("real", "real+gan")), tmp_path, progress=False, log=None)
-    assert calls == [] and len(rows) == 2  # nothing re-run
-    rows = run_benchmark(tiny(methods=("real", "real+gan", "cas"), seeds=(0, 1)), tmp_path, progress=False, log=None)
+    rows = run_benchmark(tiny(methods=("real", "real+gan"), shares=(0.5,)), tmp_path, progress=False, log=None)
+    assert calls == [] and len(rows) == 3  # nothing re-run
+    rows = run_benchmark(tiny(methods=("real", "real+gan", "cas"), shares=(0.5,), seeds=(0, 1)), tmp_path,
+                         progress=False, log=None)
     assert sorted((r["seed"], r["method"]) for r in rows) == sorted(
-        (s, m) for s in (0, 1) for m in ("real", "real+gan", "cas"))
-    assert len(calls) == 4  # seed 0: cas; seed 1: real, real+gan, cas (the GAN of seed 0 is reused from disk)
+        (s, m) for s in (0, 1) for m in ("real", "real+gan@0.5", "real+gan@auto", "cas"))
+    # seed 0: cas (the GAN is reused from disk); seed 1: real, real+gan@0.5, the GAN's CAS (reused by cas)
+    assert len(calls) == 4
+
+
+def test_schedules_are_sized_by_the_subset():
+    assert bm.clf_steps_for(100) == 1500 and bm.clf_steps_for(5000) == 1563 and bm.clf_steps_for(59_000) == 12_000
+    assert bm.gan_steps_for(100) == 4000 and bm.gan_steps_for(500) == 10_000 and bm.gan_steps_for(59_000) == 20_000
+    cfg = BenchmarkConfig()
+    assert cfg.train_config(100, seed=1, device="cpu").steps == 4000
+    assert cfg.train_config(100, seed=1, device="cpu").aux_twin is True
+
+
+def test_device_name_on_cuda_uses_the_device_name(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d=None: "NVIDIA H200")
+    assert bm.device_name(torch.device("cuda", 0)) == "cuda (NVIDIA H200)"
+    assert bm.device_name(torch.device("cpu")).startswith("cpu (")
 
 
 def test_same_seed_same_numbers_and_new_setting_new_rows(tmp_path):
-    a = run_benchmark(tiny(methods=("real", "real+gan")), tmp_path / "a", progress=False, log=None)
-    b = run_benchmark(tiny(methods=("real", "real+gan")), tmp_path / "b", progress=False, log=None)
+    kw = dict(methods=("real", "real+gan"), shares=(0.5,), clf_steps=30, clf_width=4)
+    a = run_benchmark(tiny(**kw), tmp_path / "a", progress=False, log=None)
+    b = run_benchmark(tiny(**kw), tmp_path / "b", progress=False, log=None)
     assert [r["accuracy"] for r in a] == [r["accuracy"] for r in b]
-    c = run_benchmark(tiny(methods=("real",), clf_steps=5), tmp_path / "a", progress=False, log=None)
+    assert [r["val_accuracy"] for r in a] == [r["val_accuracy"] for r in b]
+    assert a[0]["accuracy"] > 0.15  # above chance (0.1): a classifier that learned something, so equality means something
+    c = run_benchmark(tiny(**{**kw, "methods": ("real",), "clf_steps": 31}), tmp_path / "a", progress=False, log=None)
     assert len(c) == 1 and c[0]["setting"] != a[0]["setting"]
-    assert len(ResultStore(tmp_path / "a" / "results.csv").rows()) == 3
+    assert len(ResultStore(tmp_path / "a" / "results.csv").rows()) == 4
 
 
 def test_filtered_method_keeps_a_share_per_class(tmp_path):
@@ -59,13 +121,18 @@ def test_filtered_method_keeps_a_share_per_class(tmp_path):
     assert rows[0]["status"] == "ok"
 
 
-def test_val_split_is_carved_from_the_training_split():
-    train, test = bm.load_benchmark_data(tiny())
-    pool, val = bm.load_benchmark_data(tiny(eval_split="val"))
+def test_selection_and_val_splits_are_carved_from_the_training_split():
+    from ganaug.features import load_split
+
+    train, test = load_split("digits", seed=0)
     rows = lambda d: {tuple(x.flatten().tolist()) for x in d.images}  # noqa: E731
-    assert len(pool) + len(val) == len(train) and round(len(train) / 6) == len(val)
-    assert rows(val) <= rows(train)
-    assert rows(pool) | rows(val) == rows(train)
+    pool, selection, evaluation = bm.load_benchmark_data(tiny())
+    assert rows(evaluation) == rows(test) and selection.class_counts() == [20] * 10
+    assert len(pool) + len(selection) == len(train) and not rows(pool) & rows(selection)
+    assert rows(pool) | rows(selection) == rows(train)
+    pool_v, selection_v, val = bm.load_benchmark_data(tiny(eval_split="val"))
+    assert round(len(train) / 6) == len(val) and not rows(val) & (rows(pool_v) | rows(selection_v))
+    assert rows(pool_v) | rows(selection_v) | rows(val) == rows(train) and not rows(val) & rows(test)
 
 
 def test_quick_config_is_digits():
@@ -87,7 +154,14 @@ def test_augmentation_keeps_shape_and_range():
     (dict(seeds=()), "seeds: expected at least one seed"),
     (dict(methods=("real", "gan")), "methods: expected one of 'real'"),
     (dict(eval_split="train"), "eval_split: expected one of 'test', 'val'"),
-    (dict(synthetic_share=1.0), "synthetic_share: expected a fraction in \\(0, 1\\)"),
+    (dict(shares=(1.0,)), "shares: expected fractions in \\(0, 1\\)"),
+    (dict(shares=()), "shares: expected at least one synthetic share"),
+    (dict(shares=(0.0,)), "shares: expected a number in \\(0.0, 1.0\\]"),
+    (dict(methods=()), "methods: expected at least one method"),
+    (dict(val_per_class=0), "val_per_class: expected an integer >= 1"),
+    (dict(clf_schedule="step"), "clf_schedule: expected one of 'constant', 'cosine'"),
+    (dict(gan_arch="resnet"), "gan_arch: expected one of 'mlp', 'dcgan'"),
+    (dict(teacher_weight=2.0), "teacher_weight"),
     (dict(filter_keep=0.0), "filter_keep"),
     (dict(clf_steps=0), "clf_steps"),
 ])
@@ -112,11 +186,16 @@ def test_compare_methods_with_a_given_generator(digits):
 
     gen = build_generator(default_spec("mlp", digits.image_shape, digits.classes, z_dim=8, width=2)).eval()
     real, test = digits.subset(range(200)), digits.subset(range(200, 400))
-    cfg = tiny(clf_steps=3)
+    cfg = tiny(clf_steps=3, shares=(0.5,))
     scores = bm.compare_methods(real, test, gen, ("real", "real+gan", "cas"), cfg, seed=1)
-    assert list(scores) == ["real", "real+gan", "cas"]
+    assert list(scores) == ["real", "real+gan@0.5", "cas"]
     assert all(0.0 <= v["accuracy"] <= 1.0 and 0.0 <= v["balanced_accuracy"] <= 1.0 for v in scores.values())
     assert bm.compare_methods(real, test, gen, ("real",), cfg, seed=1)["real"] == scores["real"]
+    val = digits.subset(range(400, 500))
+    chosen = bm.compare_methods(real, test, gen, ("real", "real+gan"), cfg, seed=1, validation=val)
+    assert list(chosen) == ["real", "real+gan@0.5", "real+gan@auto"]
+    best = max(("real", "real+gan@0.5"), key=lambda k: chosen[k]["val_accuracy"])
+    assert chosen["real+gan@auto"]["accuracy"] == chosen[best]["accuracy"]
     with pytest.raises(ValueError, match="generator: expected a trained generator for the methods"):
         bm.compare_methods(real, test, None, ("real", "cas"), cfg)
     with pytest.raises(ValueError, match="methods: expected one of"):
@@ -133,10 +212,10 @@ def test_cli_quick_at_tiny_size_and_report_only(tmp_path, capsys):
             "--no-progress", "--device", "cpu"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "| real |" in out and "real+gan vs real" in out
-    assert len(ResultStore(tmp_path / "results.csv").rows()) == 3
+    assert "| real |" in out and "real+gan@0.5 vs real" in out
+    assert len(ResultStore(tmp_path / "results.csv").rows()) == 4
     (tmp_path / "results.md").unlink()
     assert main(["benchmark", "--report-only", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "results.md").exists() and (tmp_path / "results.png").exists()
-    assert main(["benchmark", "--out", str(tmp_path / "x"), "--quick", "--synthetic-share", "1.5"]) == 2
-    assert "--synthetic-share: expected a number in (0.0, 1.0], got 1.5. Pass a fraction in (0, 1)" in capsys.readouterr().err
+    assert main(["benchmark", "--out", str(tmp_path / "x"), "--quick", "--shares", "1.5"]) == 2
+    assert "shares: expected a number in (0.0, 1.0], got 1.5. Pass fractions in (0, 1)" in capsys.readouterr().err

@@ -127,3 +127,30 @@ def test_bad_input(tiny):
         predict_proba(SmallCNN(1, 4, width=2), [1, 2])
     with pytest.raises(ValueError, match="classes: expected 4 class names"):
         SmallCNN(1, 4, classes=["a"])
+
+
+def test_soft_labels_train_with_the_probability_cross_entropy(tiny):
+    # One-hot soft labels are the hard labels written as probabilities: the same seeded run, the same weights.
+    hard = torch.utils.data.TensorDataset(tiny.images, tiny.targets)
+    soft = torch.utils.data.TensorDataset(tiny.images, torch.eye(4)[tiny.targets])
+    a = train_classifier(hard, num_classes=4, steps=6, batch_size=8, device="cpu", width=2)
+    b = train_classifier(soft, num_classes=4, steps=6, batch_size=8, device="cpu", width=2)
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    uniform = torch.utils.data.TensorDataset(tiny.images, torch.full((40, 4), 0.25))
+    c = train_classifier(uniform, num_classes=4, steps=6, batch_size=8, device="cpu", width=2)
+    assert not torch.allclose(a.head[1].weight, c.head[1].weight)
+    with pytest.raises(ValueError, match=r"data: expected soft labels of shape \(batch, 4\)"):
+        train_classifier(torch.utils.data.TensorDataset(tiny.images, torch.rand(40, 3)), num_classes=4, steps=1)
+
+
+def test_init_continues_training_a_given_model(tiny):
+    first = train_classifier(tiny, steps=3, batch_size=8, device="cpu", width=2)
+    before = {k: v.clone() for k, v in first.state_dict().items()}
+    again = train_classifier(tiny, steps=3, batch_size=8, device="cpu", width=2, init=first)
+    assert again is first and not torch.equal(before["head.1.weight"], again.head[1].weight)
+    fresh = train_classifier(tiny, steps=3, batch_size=8, device="cpu", width=2)
+    assert not torch.equal(fresh.head[1].weight, again.head[1].weight)  # not a new model from scratch
+    with pytest.raises(ValueError, match="init: expected a SmallCNN for 1 channel\\(s\\) and 4 classes"):
+        train_classifier(tiny, steps=1, init=SmallCNN(1, 3, width=2))
+    with pytest.raises(ValueError, match="init: expected a SmallCNN"):
+        train_classifier(tiny, steps=1, init=torch.nn.Linear(2, 2))

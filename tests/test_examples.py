@@ -30,3 +30,19 @@ def test_drop_in_mnist(mnist_root, tmp_path, capsys):
     assert 0 <= module.main(args + ["--generator", str(tmp_path / "g.pt")]) <= 1
     out = capsys.readouterr().out
     assert "training items per epoch: 64;" in out and "training items per epoch: 128;" in out
+
+
+def test_examples_and_benchmarks_import_only_public_names():
+    import ast
+
+    repo = EXAMPLES.parent
+    for path in [*sorted(EXAMPLES.glob("*.py")), *sorted((repo / "benchmarks").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganaug"):
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("ganaug")]
+            else:
+                continue
+            private = [n for n in names if any(part.startswith("_") for part in n.split("."))]
+            assert not private, f"{path.relative_to(repo)} imports private {private[0]}"

@@ -161,3 +161,35 @@ def test_bad_sampler_arguments(real, synth):
         MixedBatchSampler(mixed, batch_size=4, synthetic_share=2)
     with pytest.raises(TypeError, match="dataset: expected a MixedDataset"):
         MixedBatchSampler(real, batch_size=4)
+
+
+class _Uniform(torch.nn.Module):
+    """A 'classifier' that answers every image with equal logits: softmax = 1/K."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):  # (B, C, H, W) -> (B, K)
+        return torch.zeros(x.shape[0], self.k)
+
+
+def test_teacher_soft_labels(real, synth):
+    mixed = MixedDataset(real, synth, synthetic_share=0.5, teacher=_Uniform(4), teacher_weight=0.4)
+    items = mixed.__getitems__([0, 1, len(real), len(real) + 1])
+    for (x, y), hard in zip(items[:2], real.targets[:2]):
+        assert y.dtype == torch.float32 and torch.equal(y, torch.eye(4)[hard])  # real: one-hot
+    for (x, y), hard in zip(items[2:], synth.targets[:2]):
+        assert torch.allclose(y, 0.6 * torch.eye(4)[hard] + 0.4 * 0.25)  # synthetic: blended with the teacher
+    assert torch.equal(mixed.targets, MixedDataset(real, synth, synthetic_share=0.5).targets)  # still hard
+    x, y = next(iter(DataLoader(mixed, batch_size=16, shuffle=True)))
+    assert y.shape == (16, 4) and torch.allclose(y.sum(1), torch.ones(16))
+    with pytest.raises(TypeError, match="teacher: expected a torch classifier"):
+        MixedDataset(real, synth, teacher="model")
+    with pytest.raises(ValueError, match=r"teacher_weight: expected a number in \[0.0, 1.0\]"):
+        MixedDataset(real, synth, teacher=_Uniform(4), teacher_weight=1.5)
+    with pytest.raises(ValueError, match="teacher: expected a classifier with 4 outputs"):
+        MixedDataset(real, synth, teacher=_Uniform(3))[len(real)]
+    pil = SyntheticDataset(make_gen(), size=1000, seed=0, output_format="pil")
+    with pytest.raises(ValueError, match="teacher: expected a SyntheticDataset with output_format='tensor'"):
+        MixedDataset(PILDataset(real), pil, teacher=_Uniform(4))

@@ -71,3 +71,29 @@ def test_errors(tmp_path):
         markdown([])
     with pytest.raises(ValueError, match="metric: expected one of 'accuracy', 'balanced_accuracy'"):
         summary(rows(), "f1")
+
+
+def test_share_labels_order_and_baselines():
+    from ganaug.report import baseline_of, order
+
+    labels = ["cas", "real+gan+aug@auto", "real+gan+aug@0.5", "real", "real+gan+aug@0.25", "real+aug",
+              "pretrain-gan+aug", "real+gan@0.5"]
+    assert sorted(labels, key=order) == ["real", "real+aug", "real+gan@0.5", "real+gan+aug@0.25", "real+gan+aug@0.5",
+                                         "real+gan+aug@auto", "pretrain-gan+aug", "cas"]
+    assert [baseline_of(x) for x in ("real", "cas", "real+aug", "real+gan@0.5", "real+gan-filtered@auto",
+                                     "real+gan+aug@0.25", "real+augan+aug@auto", "pretrain-gan+aug",
+                                     "real+gan+aug-soft@0.5")] == [
+        None, None, "real", "real", "real", "real+aug", "real+aug", "real+aug", "real+aug"]
+    rs = [{**r, "method": r["method"] + "@0.5" if r["method"] == "real+gan+aug" else r["method"]} for r in rows()]
+    assert "| real+gan+aug@0.5 vs real+aug | 10 |" in markdown(rs)
+
+
+def test_gan_quality_table():
+    rs = rows()
+    for r in rs:
+        if r["method"] in ("real+gan", "real+gan+aug"):
+            r.update(gan_cas=0.5 + 0.1 * r["seed"], gan_steps=4000, gan_wall_s=120.0)
+    text = markdown(rs)
+    assert "| generator | size/class | CAS | steps | minutes |" in text
+    assert "| GAN on the subset | 10 | 0.6000 ± " in text and "| 4000 | 2.0 |" in text
+    assert "GAN on augmented copies" not in text  # no such rows

@@ -95,3 +95,26 @@ def test_example_runs_at_tiny_size():
     result = module.main(["--tiny"])
     assert 0.0 <= result["val_accuracy_real_plus_synthetic"] <= 1.0
     assert result["n_real"] == 50 and result["n_synthetic_per_epoch"] == 50
+
+
+def test_augmented_copies(tiny):
+    from ganaug.transforms import AlbumentationsAdapter, augmented_copies
+
+    def adapter():
+        return AlbumentationsAdapter(A.Compose([A.Affine(rotate=(-30, 30), p=1.0)], seed=3))
+
+    out = augmented_copies(tiny, adapter(), copies=2)
+    assert isinstance(out, LabelledImages) and len(out) == 120 and out.classes == tiny.classes
+    assert torch.equal(out.images[:40], tiny.images) and torch.equal(out.targets, tiny.targets.repeat(3))
+    assert not torch.equal(out.images[40:80], tiny.images) and not torch.equal(out.images[40:80], out.images[80:])
+    assert out.images.min() >= -1 and out.images.max() <= 1
+    assert torch.equal(augmented_copies(tiny, adapter(), copies=2).images, out.images)  # seeded pipeline: same copies
+    assert len(augmented_copies(tiny, adapter(), copies=0)) == 40
+    with pytest.raises(TypeError, match="data: expected a LabelledImages"):
+        augmented_copies([1], adapter(), 1)
+    with pytest.raises(TypeError, match="transform: expected a callable"):
+        augmented_copies(tiny, "rotate", 1)
+    with pytest.raises(ValueError, match="copies: expected an integer >= 0"):
+        augmented_copies(tiny, adapter(), -1)
+    with pytest.raises(ValueError, match=r"transform: expected float images shaped \(1, 8, 8\)"):
+        augmented_copies(tiny, lambda x: x[:, :4], 1)
