@@ -1,18 +1,26 @@
-"""DataLoader throughput of SyntheticDataset vs torchvision's real MNIST, same output format; memory of 10M items.
+"""DataLoader throughput of SyntheticDataset vs torchvision's real MNIST, as users run it; memory of 10M items.
 
-    python benchmarks/dataloader_speed.py                          # mlp and dcgan, 50k items per side
-    python benchmarks/dataloader_speed.py --num-workers 0,2 --memory
-    python benchmarks/dataloader_speed.py --checkpoint runs/mnist/generator.pt
-    python benchmarks/dataloader_speed.py --tiny                   # seconds: checks that the script works
+    python benchmarks/dataloader_speed.py --root data             # mlp and dcgan, workers 0 and 2, idle and busy
+    python benchmarks/dataloader_speed.py --root data --num-threads auto,1,2   # thread settings side by side
+    python benchmarks/dataloader_speed.py --root data --memory    # also the memory of a 10M-item dataset
+    python benchmarks/dataloader_speed.py --tiny                  # seconds: checks that the script works
 
-Both sides yield float32 tensors (1, 28, 28) in [-1, 1] through ``DataLoader(batch_size=128)``:
-real = ``torchvision.datasets.MNIST(transform=ganaug.transforms.ToGanaugTensor())`` (faster than
-``Compose([ToTensor(), Normalize(0.5, 0.5)])``, so the stricter baseline), synthetic =
-``SyntheticDataset(generator, size=60000)``. The generators have the training defaults' size
-(``TrainConfig().width``, ``z_dim``) and random weights unless ``--checkpoint`` or ``--train-steps``
-is given: weights do not change the cost of a forward pass. Each measurement skips the first
-``--warmup`` batches; real and synthetic are measured alternately ``--repeats`` times and the best
-of each is kept. ``--memory`` iterates 100k items of a 10-million-item SyntheticDataset in a fresh
+Each measurement builds a FRESH ``SyntheticDataset(generator, size=60000)`` (cold cache, untuned
+thread choice) and iterates it through ``DataLoader(batch_size=128, shuffle=True)``: the first
+epoch, then ``--epochs - 1`` later epochs, each after ``resample()`` (fresh images). The real side is
+``torchvision.datasets.MNIST(transform=ganaug.transforms.ToGanaugTensor())`` through the same
+DataLoader, for as many epochs; both yield float32 tensors (1, 28, 28) in [-1, 1]. An epoch is timed
+from the start of its iteration (worker start-up included) to its last batch.
+
+Loads (``--loads``): ``idle`` runs nothing else (run it on an otherwise quiet machine); ``busy`` starts
+one child process that spins on one core for the measurements of that block (bounded by
+``--busy-seconds``, killed at the block's end). Every repeat runs every load, generator and worker
+count, real and synthetic back to back, so the ratios compare like with like even if the machine's
+load drifts; the medians over ``--repeats`` are reported, the raw rates are in the JSON.
+
+The generators have the training defaults' size (``TrainConfig().width``, ``z_dim``) and random
+weights unless ``--checkpoint`` or ``--train-steps`` is given: weights do not change the cost of a
+forward pass. ``--memory`` iterates 100k items of a 10-million-item SyntheticDataset in a fresh
 process and reports its peak resident memory. Writes benchmarks/results/dataloader_speed.json.
 """
 from __future__ import annotations
@@ -20,9 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import torch
 from torch.utils.data import DataLoader
@@ -36,21 +46,70 @@ from ganaug.transforms import ToGanaugTensor
 MNIST_CLASSES = [f"{i} - {name}" for i, name in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])]
 CACHE_MB = 64.0  # SyntheticDataset's per-process cache bound (its default), reported with the memory numbers
+SIZE = 60_000  # items per synthetic epoch, as many as MNIST's training set
+# The busy loop: one process spinning on one core until its deadline (or until it is killed).
+SPIN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
 
 
-def items_per_second(ds, items: int, batch_size: int, workers: int, warmup: int, shuffle: bool = False) -> float:
-    loader = DataLoader(ds, batch_size=batch_size, num_workers=workers, shuffle=shuffle,
-                        generator=torch.Generator().manual_seed(0) if shuffle else None)
-    seen, start = 0, None
-    for b, (x, _) in enumerate(loader):
-        if b == warmup:
-            start, seen = time.perf_counter(), 0
-        seen += x.shape[0]
-        if start is not None and seen >= items:
-            break
-    if start is None:
-        raise SystemExit(f"--items/--warmup: the dataset ran out before timing started ({len(ds)} items)")
-    return seen / (time.perf_counter() - start)
+def epoch_rates(ds, epochs: int, items: int | None, batch_size: int, workers: int, resample: bool) -> list[float]:
+    """Items/s of each of ``epochs`` shuffled epochs (the first ``items`` items of each when given)."""
+    loader = DataLoader(ds, batch_size=batch_size, num_workers=workers, shuffle=True,
+                        generator=torch.Generator().manual_seed(0))
+    rates = []
+    for epoch in range(epochs):
+        if resample and epoch > 0:
+            ds.resample()  # before iterating: the workers copy the dataset when the iteration starts
+        seen, start = 0, time.perf_counter()
+        for x, _ in loader:
+            seen += x.shape[0]
+            if items is not None and seen >= items:
+                break
+        rates.append(seen / (time.perf_counter() - start))
+    return rates
+
+
+@contextmanager
+def load(name: str, seconds: float):
+    """``busy``: one other process spinning on one core while the body runs; ``idle``: nothing."""
+    if name == "idle":
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN, str(seconds)])
+    try:
+        time.sleep(0.2)  # let it start spinning
+        yield
+        if spinner.poll() is not None:
+            raise SystemExit(f"--busy-seconds {seconds}: the busy loop ended before the measurements did; "
+                             "raise it")
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def parse_threads(text: str) -> list[int | None]:
+    out = []
+    for part in text.split(","):
+        if part == "auto":
+            out.append(None)
+        elif part.isdigit() and int(part) >= 1:
+            out.append(int(part))
+        else:
+            raise SystemExit(f"--num-threads: expected a comma-separated list of 'auto' or counts >= 1, got {part!r}")
+    return out
+
+
+def summarise(synth: list[list[float]], real: list[list[float]] | None) -> dict:
+    """Medians over repeats of the first epoch's rate and of the later epochs' mean rate, and their ratios."""
+    row = {}
+    for kind, pick in (("first", lambda r: r[0]), ("later", lambda r: statistics.fmean(r[1:]) if len(r) > 1 else None)):
+        s = [pick(r) for r in synth]
+        if s[0] is None:
+            continue
+        s_med = statistics.median(s)
+        r_med = statistics.median(pick(r) for r in real) if real else None
+        row[kind] = {"synthetic_items_per_s": round(s_med), "real_items_per_s": round(r_med) if r_med else None,
+                     "ratio": round(s_med / r_med, 2) if r_med else None}
+    return row
 
 
 def make_generator(arch: str, args, data):
@@ -101,17 +160,21 @@ def _reset_peak_rss() -> None:
         pass  # then VmHWM also counts start-up peaks: an upper bound
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", default=None, help=ROOT_HELP)
     p.add_argument("--archs", default="mlp,dcgan")
     p.add_argument("--checkpoint", default=None, help="a generator.pt/checkpoint.pt to use instead")
     p.add_argument("--train-steps", type=int, default=0, help="train each generator this long on MNIST first")
     p.add_argument("--width", type=int, default=None, help="generator width (default: TrainConfig's)")
-    p.add_argument("--items", type=int, default=50_000, help="items timed per measurement (at most 60000 - warmup)")
+    p.add_argument("--num-workers", default="0,2", help="comma-separated, e.g. 0,2")
+    p.add_argument("--num-threads", default="auto",
+                   help="SyntheticDataset num_threads settings to compare, comma-separated: auto (None) or counts")
+    p.add_argument("--loads", default="idle,busy", help="comma-separated: idle, busy (one other core-bound process)")
+    p.add_argument("--busy-seconds", type=float, default=3600.0, help="upper bound on each busy loop's life")
+    p.add_argument("--epochs", type=int, default=2, help="epochs per measurement: the first, then after resample()")
+    p.add_argument("--items", type=int, default=None, help="time only the first ITEMS items of each epoch")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--num-workers", default="0", help="comma-separated, e.g. 0,2")
-    p.add_argument("--warmup", type=int, default=3, help="batches not timed")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--memory", action="store_true", help="also measure a 10M-item dataset's peak memory")
     p.add_argument("--virtual-size", type=int, default=10_000_000)
@@ -119,17 +182,22 @@ def main() -> None:
     p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script runs")
     p.add_argument("--out", default=None, help="default: benchmarks/results/dataloader_speed.json (not written with --tiny)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.tiny:
-        args.items, args.repeats, args.warmup = 512, 1, 1
+        args.items, args.repeats, args.width = 512, 1, args.width or 8
         args.virtual_size, args.memory_items = 100_000, 2_000
     if args.memory_child:
-        return memory_child(args)
+        memory_child(args)
+        return {}
+    loads = args.loads.split(",")
+    if not set(loads) <= {"idle", "busy"} or args.epochs < 1 or args.repeats < 1:
+        raise SystemExit("--loads: expected idle and/or busy; --epochs, --repeats: expected >= 1")
+    threads = parse_threads(args.num_threads)
 
     root = mnist_root(args.root)
     real = data = None
     if root is None:
-        print("MNIST not found ($GANAUG_DATA or ./data): skipping the real-data comparison; "
+        print("MNIST not found (--root, $GANAUG_DATA or ./data): skipping the real-data comparison; "
               "synthetic numbers only.")
     else:
         import torchvision
@@ -139,37 +207,54 @@ def main() -> None:
             data = ganaug.load_dataset("mnist", root=root)
     workers = [int(w) for w in args.num_workers.split(",")]
     archs = ["checkpoint"] if args.checkpoint else args.archs.split(",")
-    rows = []
-    for arch in archs:
-        gen = make_generator(arch, args, data)
+    gens = {arch: make_generator(arch, args, data) for arch in archs}
+    for arch, gen in gens.items():
         if real is not None and gen.image_shape != (1, 28, 28):
             print(f"warning: the generator makes {gen.image_shape} images, MNIST is (1, 28, 28): "
                   "the ratio compares different image sizes")
-        synth = SyntheticDataset(gen, size=60_000)
-        for w in workers:
-            best_s = best_r = best_shuffled = 0.0
-            for _ in range(args.repeats):
-                if real is not None:
-                    best_r = max(best_r, items_per_second(real, args.items, args.batch_size, w, args.warmup))
-                best_s = max(best_s, items_per_second(synth.resample(0), args.items, args.batch_size, w, args.warmup))
-                best_shuffled = max(best_shuffled, items_per_second(synth.resample(0), args.items, args.batch_size,
-                                                                    w, args.warmup, shuffle=True))
-            rows.append({"arch": gen.spec["arch"], "width": gen.spec["width"], "num_workers": w,
-                         "synthetic_items_per_s": round(best_s), "synthetic_shuffled_items_per_s": round(best_shuffled),
-                         "real_items_per_s": round(best_r) if real is not None else None,
-                         "ratio": round(best_s / best_r, 2) if real is not None else None})
-    print(f"{machine()}; DataLoader(batch_size={args.batch_size}), float32 (1, 28, 28) in [-1, 1], "
-          f"{args.items} items timed, best of {args.repeats}")
-    print(f"{'arch':6} {'width':>5} {'workers':>7} {'synthetic/s':>11} {'shuffled/s':>10} {'real/s':>8} {'ratio':>6}")
+        SyntheticDataset(gen, size=SIZE).__getitems__(list(range(args.batch_size)))  # process start-up, untimed
+    if real is not None:
+        next(iter(DataLoader(real, batch_size=args.batch_size)))
+
+    # raw[(load, arch, workers, variant)] = one list of per-epoch rates per repeat; variant "real" or a thread setting
+    raw: dict[tuple, list[list[float]]] = {}
+    for repeat in range(args.repeats):
+        for name in loads:
+            with load(name, args.busy_seconds):
+                for arch, gen in gens.items():
+                    for w in workers:
+                        measured = [("real", real, False)] if real is not None else []
+                        measured += [(_label(t), SyntheticDataset(gen, size=SIZE, num_threads=t), True) for t in threads]
+                        for variant, ds, resample in measured:
+                            rates = epoch_rates(ds, args.epochs, args.items, args.batch_size, w, resample)
+                            raw.setdefault((name, arch, w, variant), []).append(rates)
+                            print(f"repeat {repeat + 1}/{args.repeats} {name:4} {arch:6} workers={w} {variant:9} "
+                                  + " ".join(f"{r:8.0f}" for r in rates) + " items/s", flush=True)
+
+    rows = []
+    for name in loads:
+        for arch, gen in gens.items():
+            for w in workers:
+                for t in threads:
+                    summary = summarise(raw[(name, arch, w, _label(t))], raw.get((name, arch, w, "real")))
+                    for kind, numbers in summary.items():
+                        rows.append({"load": name, "arch": gen.spec["arch"], "width": gen.spec["width"],
+                                     "num_workers": w, "num_threads": _label(t), "epoch": kind, **numbers})
+    items = "whole epochs" if args.items is None else f"first {args.items} items of each epoch"
+    print(f"\n{machine()}; DataLoader(batch_size={args.batch_size}, shuffle=True), float32 (1, 28, 28) in [-1, 1], "
+          f"fresh datasets, {args.epochs} epochs ({items}), median of {args.repeats}")
+    print(f"{'load':4} {'arch':6} {'width':>5} {'workers':>7} {'threads':>7} {'epoch':>5} "
+          f"{'synthetic/s':>11} {'real/s':>8} {'ratio':>6}")
     for r in rows:
         real_s = f"{r['real_items_per_s']:8d}" if r["real_items_per_s"] is not None else f"{'-':>8}"
         ratio = f"{r['ratio']:6.2f}" if r["ratio"] is not None else f"{'-':>6}"
-        print(f"{r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['synthetic_items_per_s']:11d} "
-              f"{r['synthetic_shuffled_items_per_s']:10d} {real_s} {ratio}")
-    result = {"machine": machine(), "batch_size": args.batch_size, "items_timed": args.items,
-              "weights": "checkpoint" if args.checkpoint else ("trained" if args.train_steps and data is not None
-                                                               else "random (same cost)"),
-              "rows": rows}
+        print(f"{r['load']:4} {r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['num_threads']:>7} "
+              f"{r['epoch']:>5} {r['synthetic_items_per_s']:11d} {real_s} {ratio}")
+    result = {"machine": machine(), "batch_size": args.batch_size, "epochs": args.epochs, "items_per_epoch": args.items,
+              "repeats": args.repeats, "weights": "checkpoint" if args.checkpoint else (
+                  "trained" if args.train_steps and data is not None else "random (same cost)"),
+              "rows": rows, "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
+                                    for k, v in raw.items()]}
     if args.memory:
         cmd = [sys.executable, __file__, "--memory-child", "--virtual-size", str(args.virtual_size),
                "--memory-items", str(args.memory_items)] + (["--width", str(args.width)] if args.width else [])
@@ -181,10 +266,15 @@ def main() -> None:
               f"{mem['all_images_would_need_mb']:,} MB)")
     if args.tiny and args.out is None:
         print("--tiny: results not written (pass --out to write them)")
-        return
+        return result
     out = args.out or ROOT / "benchmarks" / "results" / "dataloader_speed.json"
     write_json(result, out)
     print(f"wrote {out}")
+    return result
+
+
+def _label(threads: int | None) -> str:
+    return "auto" if threads is None else str(threads)
 
 
 if __name__ == "__main__":

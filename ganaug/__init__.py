@@ -11,6 +11,7 @@ from .kid import KID
 from .mixing import MixedBatchSampler, MixedDataset, concat_datasets
 from .models import ConditionalGenerator
 from .prdc import DensityCoverage, PrecisionRecall
+from .semi import PseudoLabels, pseudo_label
 from .synthetic import SyntheticDataset
 from .training import TrainConfig, TrainingDivergedError, fit
 from .transforms import AlbumentationsAdapter, ToGanaugTensor, augmented_copies
@@ -20,9 +21,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AlbumentationsAdapter", "CheckpointError", "ConditionalGenerator", "ConfidenceFilter", "DatasetNotFoundError",
     "DensityCoverage", "DiscriminatorFilter", "FID", "FilterQuotaError", "KID", "LabelledImages", "MixedBatchSampler",
-    "MixedDataset", "PrecisionRecall", "SampleFilter", "SmallCNN", "SyntheticDataset", "ToGanaugTensor", "TrainConfig",
+    "MixedDataset", "PrecisionRecall", "PseudoLabels", "SampleFilter", "SmallCNN", "SyntheticDataset", "ToGanaugTensor", "TrainConfig",
     "TrainingDivergedError", "augmented_copies", "compare_methods", "concat_datasets", "evaluate", "fit", "load_dataset", "load_generator",
-    "long_tailed_subset", "predict_proba", "stratified_subset", "train_classifier", "train_val_split",
+    "long_tailed_subset", "predict_proba", "pseudo_label", "stratified_subset", "train_classifier", "train_val_split",
     "GANOversampler",
 ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_device, check_int, did_you_mean, fail
+from ._checks import check_device, check_float, check_int, did_you_mean, fail
 
 DEMO_STEPS = 1500
 DEMO_CLF_STEPS = 300
@@ -140,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/checkpoint.pt")
     how.add_argument("--overwrite", action="store_true", help="replace the run in OUT (its checkpoint, generator "
                      "and sample grids) with a new one")
+    p.add_argument("--unlabelled", default=None, metavar="PATH|rest",
+                   help="also learn from unlabelled images: a folder of images, or 'rest' = the rest of the "
+                   "training split without its labels (needs --n-per-class); they are pseudo-labelled by a "
+                   "classifier trained on the labelled images and kept above --pseudo-threshold")
+    p.add_argument("--pseudo-threshold", type=float, default=0.95,
+                   help="with --unlabelled: the confidence a pseudo-label needs")
+    p.add_argument("--pseudo-rounds", type=int, default=2, help="with --unlabelled: self-training rounds")
+    p.add_argument("--pseudo-steps", type=int, default=None,
+                   help="with --unlabelled: classifier batches per round (default: 20 epochs, 1,500 to 12,000)")
 
     p = command("sample", "Generate images; OUT ending in .png writes a grid, .npz writes arrays "
                 "(images float32 (N, C, H, W) in [-1, 1], labels, classes).")
@@ -330,15 +339,29 @@ def _train(args) -> int:
     _check_writable("out", out / LOCK_NAME)
     if args.n_per_class is not None:
         check_int("n_per_class", args.n_per_class, minimum=1)
-    data = load_dataset(args.dataset, root=args.root, download=args.download, n_per_class=args.n_per_class,
-                        seed=args.seed)
+    pool, pseudo = args.unlabelled, None
+    if pool is not None:
+        if pool == "rest" and args.n_per_class is None:
+            fail("--unlabelled", "--n-per-class with 'rest' (the labelled subset; the rest is the pool)", "rest",
+                 "Add e.g. --n-per-class 10, or pass a folder of unlabelled images.")
+        check_float("pseudo_threshold", args.pseudo_threshold, 0.0, 1.0)
+        check_int("pseudo_rounds", args.pseudo_rounds, minimum=1)
+        if args.pseudo_steps is not None:
+            check_int("pseudo_steps", args.pseudo_steps, minimum=1)
+        pseudo = {"threshold": args.pseudo_threshold, "rounds": args.pseudo_rounds, "steps": args.pseudo_steps}
+    if pool == "rest":
+        data, pool = load_dataset(args.dataset, root=args.root, download=args.download,
+                                  n_per_class=args.n_per_class, seed=args.seed, unlabelled="rest")
+    else:
+        data = load_dataset(args.dataset, root=args.root, download=args.download, n_per_class=args.n_per_class,
+                            seed=args.seed)
     # Under torchrun every process runs this; only rank 0 talks.
     say = print if os.environ.get("RANK", "0") == "0" else (lambda *a, **k: None)
     say(f"training {cfg.arch}/{cfg.loss} on {data.name}: {len(data)} images of shape {data.image_shape}, "
         f"{data.num_classes} classes")
     last = {"step": "?"}  # the final step (history only records every log_every steps)
     fit(data, cfg, out_dir=out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
-        hooks=[lambda state: last.update(step=state.step)])
+        hooks=[lambda state: last.update(step=state.step)], unlabelled=pool, pseudo_label_kwargs=pseudo)
     say(f"done: step {last['step']}, generator: {out / 'generator.pt'}, "
         f"checkpoint: {out / 'checkpoint.pt'}, samples: {out / 'samples' / 'final.png'}")
     return 0

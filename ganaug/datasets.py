@@ -85,7 +85,7 @@ def default_root() -> str:
 
 def load_dataset(source: Any = "digits", *, root: str | os.PathLike | None = None, train: bool = True,
                  download: bool = False, n_per_class: int | None = None, seed: int = 0,
-                 classes: Sequence[str] | None = None) -> LabelledImages:
+                 classes: Sequence[str] | None = None, unlabelled: str | None = None) -> Any:
     """Load labelled images as a :class:`LabelledImages` in [-1, 1], shape (N, C, H, W).
 
     ``source`` is one of ``"digits"`` (scikit-learn's embedded 8x8 digits, the default),
@@ -93,6 +93,10 @@ def load_dataset(source: Any = "digits", *, root: str | os.PathLike | None = Non
     fetch them), a path to an image folder with one sub-folder per class, a torchvision-style dataset
     of ``(image, label)`` items, or an ``(images, labels)`` pair of arrays/tensors. ``n_per_class``
     takes a seeded stratified subset (see :func:`stratified_subset`).
+
+    ``unlabelled="rest"`` (with ``n_per_class``) returns ``(labelled, pool)``: the same subset, and
+    the rest of the data as a float32 tensor (M, C, H, W) in [-1, 1] without labels, in the data's
+    order, for :func:`ganaug.pseudo_label` or ``fit(..., unlabelled=pool)``.
     """
     if isinstance(source, LabelledImages):
         data = source
@@ -108,9 +112,30 @@ def load_dataset(source: Any = "digits", *, root: str | os.PathLike | None = Non
         fail("source", f"one of {NAMED_DATASETS}, an image-folder path, a dataset of (image, label) "
              "items or an (images, labels) tuple", source,
              "Pass e.g. load_dataset('digits') or load_dataset((X, y)).", TypeError)
+    if unlabelled is not None:
+        return _labelled_and_rest(data, n_per_class, seed, unlabelled)
     if n_per_class is not None:
         data = stratified_subset(data, n_per_class, seed=seed)
     return data
+
+
+def _labelled_and_rest(data: LabelledImages, n_per_class, seed, unlabelled) -> tuple[LabelledImages, torch.Tensor]:
+    if unlabelled != "rest":
+        fail("unlabelled", "'rest' or None", unlabelled,
+             "Pass unlabelled='rest' to get the images outside the labelled subset as an unlabelled pool.")
+    if n_per_class is None:
+        fail("n_per_class", "the number of labelled images per class, together with unlabelled='rest'", None,
+             "Pass e.g. n_per_class=10.")
+    # stratified_subset's seeded draw applied to row numbers: the labelled part is exactly
+    # stratified_subset(data, n_per_class, seed), and `rows` says which images it took.
+    rows = stratified_subset(LabelledImages(torch.arange(len(data)), data.targets, data.classes), n_per_class,
+                             seed).images  # (K * n_per_class,)
+    rest = torch.ones(len(data), dtype=torch.bool)
+    rest[rows] = False
+    if not rest.any():
+        fail("n_per_class", f"fewer than the {len(data)} images of the data, so that some are left for the pool",
+             n_per_class, "Lower n_per_class, or use unlabelled=None.")
+    return data.subset(rows), data.images[rest]
 
 
 def from_arrays(images: Any, labels: Any, classes: Sequence[str] | None = None,
@@ -189,6 +214,8 @@ def _as_float_images(images: Any, value_range) -> torch.Tensor:
         warnings.warn(f"images: the pixels span only [{lo_x:g}, {hi_x:g}] of value_range ({lo:g}, {hi:g}), so "
                       f"the images come out nearly flat. If that is not intended, pass value_range=({_nice(lo_x)}, "
                       f"{_nice(hi_x)}) or the range your data was stored in.", UserWarning, stacklevel=4)
+    if (lo, hi) == (-1.0, 1.0):
+        return x.contiguous()  # already ganaug's range: bit-exact (the mapping below may move the last bit)
     return ((x - lo) / (hi - lo) * 2.0 - 1.0).contiguous()
 
 

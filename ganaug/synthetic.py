@@ -21,6 +21,7 @@ from torch.utils.data import Dataset, Subset
 
 from ._blocks import BLOCK, run_in_blocks
 from ._checks import check_choice, check_float, check_int, fail
+from ._threads import ThreadChooser, in_thread_scope
 from .filtering import FilterQuotaError, SampleFilter
 from .models import ConditionalGenerator
 from .transforms import OUTPUT_FORMATS, convert_images
@@ -59,6 +60,11 @@ class SyntheticDataset(Dataset):
 
     Images are generated ``BLOCK`` (128) at a time and the last few blocks are cached (at most
     ``cache_mb`` MiB per process). With ``device="cuda"`` use ``num_workers=0``.
+
+    ``num_threads``: torch threads for the generator's forward pass on the CPU. ``None`` (default)
+    measures and keeps the fastest of 1, 2, 4, ... up to ``torch.get_num_threads()``, re-trying the
+    others now and then, so a busy core does not stall every pass; an int uses that many. The
+    images are the same whatever the count.
     """
 
     def __init__(self, generator: Any, size: int | None = None, *, class_counts: Any = None,
@@ -66,7 +72,7 @@ class SyntheticDataset(Dataset):
                  epoch: int = 0, output_format: str = "tensor", transform: Callable | None = None,
                  target_transform: Callable | None = None, quality_filter: SampleFilter | None = None,
                  max_tries: int = 50, probe_per_class: int = 128, cache_mb: float = 64.0,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", num_threads: int | None = None):
         self.device = torch.device(device)
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
@@ -80,6 +86,9 @@ class SyntheticDataset(Dataset):
                 fail(name, "a callable or None", fn, f"Pass a function/transform object as {name}.", TypeError)
         self.transform, self.target_transform = transform, target_transform
         self.max_tries = check_int("max_tries", max_tries, minimum=1)
+        self.num_threads = None if num_threads is None else check_int(
+            "num_threads", num_threads, minimum=1, fix="Pass num_threads >= 1, or None to choose by measuring.")
+        self._threads = ThreadChooser(self.num_threads)
         cache_mb = check_float("cache_mb", cache_mb, 0.0, low_open=True)
         block_bytes = BLOCK * 4 * math.prod(self.generator.image_shape)
         self._cache_blocks = max(2, int(cache_mb * 2**20 // block_bytes))
@@ -126,12 +135,14 @@ class SyntheticDataset(Dataset):
             self._targets = self._labels(torch.arange(self._n))
         return self._targets
 
+    @in_thread_scope  # generating and copying under the chosen thread count
     def __getitem__(self, index: int):
         i = self._index(index)
         images, labels = self._block(i // BLOCK)
         j = i % BLOCK
         return self._finish(images[j:j + 1].clone(), labels[j:j + 1])[0]
 
+    @in_thread_scope
     def __getitems__(self, indices: Sequence[int]) -> list:
         """Fetch many items at once (the DataLoader calls this with each batch's indices).
 
@@ -233,7 +244,13 @@ class SyntheticDataset(Dataset):
 
     def _raw(self, idx: torch.Tensor, labels: torch.Tensor, key: int) -> torch.Tensor:
         z = _gaussian(idx, self.generator.z_dim, key)  # (n, z_dim)
-        return run_in_blocks(self.generator, z, labels, device=self.device)  # (n, C, H, W)
+        return run_in_blocks(self._forward, z, labels, device=self.device)  # (n, C, H, W)
+
+    def _forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        # One block: z (BLOCK, z_dim), y (BLOCK,) -> (BLOCK, C, H, W), under the chosen CPU thread count.
+        if self.device.type != "cpu":
+            return self.generator(z, y)
+        return self._threads(self.generator, z, y)
 
     def _render(self, idx: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.quality_filter is None:
@@ -251,7 +268,7 @@ class SyntheticDataset(Dataset):
             y = labels[pending]
             z = torch.cat([_gaussian(idx[pending], self.generator.z_dim, _key(self.seed, self.epoch, attempt + t))
                            for t in range(r)])  # (r * m, z_dim): candidate t of every pending item
-            images = run_in_blocks(self.generator, z, y.repeat(r), device=self.device)  # (r * m, C, H, W)
+            images = run_in_blocks(self._forward, z, y.repeat(r), device=self.device)  # (r * m, C, H, W)
             ok = self.quality_filter.accept(images, y.repeat(r)).view(r, m)
             found = ok.any(dim=0)  # (m,)
             first = ok.to(torch.uint8).argmax(dim=0)  # (m,) first accepted candidate (0 if none)

@@ -157,7 +157,8 @@ Hook = Callable[[TrainState], Any]  # return True to stop training
 
 def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None = None,
         resume: bool | str | Path = False, hooks: Sequence[Hook] = (), progress: bool = True,
-        overwrite: bool = False) -> tuple[ConditionalGenerator, list[dict[str, float]]]:
+        overwrite: bool = False, *, unlabelled: Any = None, pseudo_label_kwargs: dict[str, Any] | None = None
+        ) -> tuple[ConditionalGenerator, list[dict[str, float]]]:
     """Train a class-conditional GAN on ``data`` and return ``(generator, history)``.
 
     ``data``: a :class:`~ganaug.datasets.LabelledImages` or anything ``load_dataset`` accepts.
@@ -169,12 +170,22 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     locked (``out_dir/.ganaug.lock``) against a second run.
     The returned generator is the EMA generator (or G itself with ``ema_decay=0``) in eval mode.
 
+    ``unlabelled``: a pool of images without labels (see :func:`ganaug.pseudo_label`). The GAN then
+    trains on ``data`` plus the pool images that a self-trained classifier labels confidently
+    (``pseudo_label_kwargs`` go to ``pseudo_label``; its seed defaults to ``config.seed``). With
+    ``out_dir`` the pseudo-labels are stored in ``out_dir/pseudo_labels.pt``, and a resume reuses them.
+
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains a DistributedDataParallel copy on
     its own batches (``batch_size`` per process); rank 0 writes the files and shows the progress bar,
     and every rank returns the same generator. Resume needs the same number of processes.
     """
     cfg = (config or TrainConfig()).validate()
     data = data if isinstance(data, LabelledImages) else load_dataset(data)
+    if unlabelled is not None:  # few labels + a pool: the GAN trains on labelled + confident pseudo-labels
+        from .semi import fit_data
+
+        data = fit_data(data, unlabelled, pseudo_label_kwargs, cfg.seed, cfg.device, out_dir, resume, overwrite,
+                        progress)
     if len(data) < cfg.batch_size:
         fail("batch_size", f"at most the number of training images ({len(data)})", cfg.batch_size,
              f"Lower batch_size to <= {len(data)} or add data.")

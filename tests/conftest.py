@@ -1,4 +1,7 @@
+import importlib.util
 import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +62,19 @@ def tiny_config(**kw):
 def state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@contextmanager
+def benchmark_module(filename: str):
+    """Import benchmarks/<filename> as a module (it imports benchmarks/_common.py), for a module-scoped fixture."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    spec = importlib.util.spec_from_file_location(f"bench_{Path(filename).stem}", benchmarks / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(benchmarks))
+        del sys.modules[spec.name]

@@ -34,6 +34,7 @@ def test_train_aux_and_schedule_flags_reach_the_config(tmp_path, capsys):
     import json
 
     from ganaug.checkpoint import safe_load
+    from ganaug.semi import PSEUDO_LABELS_FORMAT
 
     assert run("train", "--dataset", "digits", "--n-per-class", 10, "--steps", 2, "--arch", "mlp", "--width", 2,
                "--batch-size", 8, "--aux-weight", 0.5, "--aux-twin", "--mode-seeking", 0, "--lr-decay", 0.5,
@@ -226,3 +227,23 @@ def test_unexpected_failures_are_one_line(exc, code, match, trained, tmp_path, m
     assert main(["sample", "--checkpoint", str(trained / "generator.pt"), "--out", str(tmp_path / "g.png")]) == code
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and re.search(match, err), err
+
+
+def test_train_with_the_rest_as_unlabelled_pool(tmp_path, capsys):
+    import torch
+
+    from ganaug.checkpoint import safe_load
+    from ganaug.semi import PSEUDO_LABELS_FORMAT
+
+    out = tmp_path / "semi"
+    assert run("train", "--dataset", "digits", "--n-per-class", 5, "--unlabelled", "rest", "--pseudo-rounds", 1,
+               "--pseudo-steps", 200, "--pseudo-threshold", 0.5, "--steps", 3, "--arch", "mlp", "--width", 2,
+               "--batch-size", 8, "--out", out, "--no-progress") == 0
+    labels = safe_load(out / "pseudo_labels.pt", expected=(PSEUDO_LABELS_FORMAT,))
+    assert labels["n_labelled"] == 50 and labels["n_pseudo"] > 0
+    assert len(labels["pool_index"]) == labels["n_pseudo"] and bool((torch.as_tensor(labels["confidence"]) >= 0.5).all())
+    assert run("train", "--dataset", "digits", "--unlabelled", "rest", "--steps", 3, "--out", tmp_path / "x") == 2
+    assert "--unlabelled: expected --n-per-class with 'rest'" in capsys.readouterr().err
+    assert run("train", "--dataset", "digits", "--n-per-class", 5, "--unlabelled", "rest",
+               "--pseudo-threshold", 1.5, "--steps", 3, "--out", tmp_path / "y") == 2
+    assert "--pseudo-threshold: expected a number in [0.0, 1.0]" in capsys.readouterr().err

@@ -1,29 +1,18 @@
 """benchmarks/imbalance.py at a tiny size on the embedded digits: rows, resuming, report, argument errors."""
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import benchmark_module
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 TINY = ["--quick", "--n-max", "20", "--ratios", "4", "--seeds", "0", "--gan-steps", "5", "--gan-width", "4",
         "--clf-steps", "5", "--clf-width", "2", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def imbalance():
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports benchmarks/_common.py
-    spec = importlib.util.spec_from_file_location("bench_imbalance", BENCHMARKS / "imbalance.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("imbalance.py") as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-        del sys.modules[spec.name]
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,14 @@
 """benchmarks/recipe_search.py at a tiny size on the embedded digits: one run, its JSON line, --set parsing."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports benchmarks/_common.py
-    spec = importlib.util.spec_from_file_location("bench_recipe_search", BENCHMARKS / "recipe_search.py")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("recipe_search.py") as module:
         yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_one_run_writes_a_row_and_the_generator(recipe, tmp_path):

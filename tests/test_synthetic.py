@@ -117,6 +117,26 @@ def test_same_items_with_workers_and_batch_sizes(arch):
     assert torch.equal(y0, ds.targets[order]) and torch.equal(y2, y0)
 
 
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_same_items_whatever_the_thread_count(arch):
+    # MNIST-sized generators, so that the matrix kernels do split their work between threads
+    torch.manual_seed(0)
+    g = build_generator(default_spec(arch, (1, 28, 28), CLASSES, z_dim=64, width=16)).eval()
+    order = torch.randperm(2000, generator=torch.Generator().manual_seed(2)).tolist()[:300]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        items = {k: SyntheticDataset(g, size=2000, seed=5, num_threads=k).__getitems__(order) for k in (1, 2, None)}
+        auto = SyntheticDataset(g, size=2000, seed=5)
+        for start in range(0, 300, 10):  # many small passes: the chooser times and switches counts
+            assert items_equal(auto.__getitems__(order[start:start + 10]), items[1][start:start + 10])
+        assert torch.get_num_threads() == 2  # restored after generating
+        assert set(auto._threads.seconds) == {1, 2}  # both counts were timed
+    finally:
+        torch.set_num_threads(before)
+    assert items_equal(items[1], items[2]) and items_equal(items[1], items[None])
+
+
 def test_generation_is_batched_and_cached(gen):
     calls = []
     ds = SyntheticDataset(gen, size=100_000, cache_mb=1)  # 32 blocks: the dataset does not fit
@@ -194,6 +214,8 @@ def test_bad_generator(tmp_path, gen):
     (dict(size=4, output_format="jpeg"), ValueError, r"output_format: expected one of 'tensor', 'numpy', 'pil'"),
     (dict(size=4, transform="flip"), TypeError, r"transform: expected a callable"),
     (dict(size=4, max_tries=0), ValueError, r"max_tries: expected an integer >= 1"),
+    (dict(size=4, num_threads=0), ValueError, r"num_threads: expected an integer >= 1, got 0. Pass num_threads >= 1"),
+    (dict(size=4, num_threads="auto"), TypeError, r"num_threads: expected an integer, got 'auto'"),
     (dict(size=4, quality_filter="strict"), TypeError, r"quality_filter: expected a ganaug.filtering.SampleFilter"),
 ])
 def test_bad_arguments(gen, kwargs, exc, match):

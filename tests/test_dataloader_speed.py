@@ -1,0 +1,43 @@
+"""benchmarks/dataloader_speed.py at a tiny size: fresh shuffled epochs, idle and busy, rows and ratios."""
+import json
+
+import pytest
+from conftest import benchmark_module
+
+
+@pytest.fixture(scope="module")
+def speed():
+    with benchmark_module("dataloader_speed.py") as module:
+        yield module
+
+
+def test_tiny_synthetic_only(speed, tmp_path, capsys):
+    out = tmp_path / "speed.json"
+    result = speed.main(["--tiny", "--root", str(tmp_path), "--archs", "mlp", "--num-workers", "0",
+                         "--num-threads", "auto,1", "--out", str(out)])
+    assert "skipping the real-data comparison" in capsys.readouterr().out
+    rows = {(r["load"], r["num_threads"], r["epoch"]): r for r in result["rows"]}
+    assert set(rows) == {(load, t, e) for load in ("idle", "busy") for t in ("auto", "1") for e in ("first", "later")}
+    assert all(r["synthetic_items_per_s"] > 0 and r["real_items_per_s"] is None and r["ratio"] is None
+               for r in rows.values())
+    assert json.loads(out.read_text())["rows"] == result["rows"]
+    raw = {(r["load"], r["variant"]): r["rates"] for r in result["raw"]}
+    assert all(len(rates) == 1 and len(rates[0]) == 2 for rates in raw.values())  # 1 repeat, 2 epochs
+
+
+def test_tiny_against_real_mnist(speed, mnist_root, capsys):
+    result = speed.main(["--tiny", "--root", str(mnist_root), "--archs", "mlp", "--num-workers", "2",
+                         "--loads", "busy", "--epochs", "2"])
+    (first, later) = result["rows"]
+    assert (first["epoch"], later["epoch"]) == ("first", "later") and first["num_workers"] == 2
+    for row in (first, later):
+        assert row["ratio"] == pytest.approx(row["synthetic_items_per_s"] / row["real_items_per_s"], abs=0.01)
+    assert "--tiny: results not written" in capsys.readouterr().out
+
+
+def test_bad_options(speed):
+    with pytest.raises(SystemExit, match=r"--num-threads: expected a comma-separated list of 'auto' or counts >= 1, "
+                                         r"got 'two'"):
+        speed.main(["--tiny", "--num-threads", "auto,two"])
+    with pytest.raises(SystemExit, match=r"--loads: expected idle and/or busy"):
+        speed.main(["--tiny", "--loads", "heavy"])
