@@ -51,7 +51,8 @@ def run(data, test, name: str, minutes: float, overrides: dict, out: Path, cas_p
                                 "checkpoint_every": 0, **overrides})
     last = {"step": 0}
     t0 = time.time()
-    gen, _ = ganaug.fit(data, cfg, out_dir=out / name, progress=False, hooks=[lambda s: last.update(step=s.step)])
+    gen, _ = ganaug.fit(data, cfg, out_dir=out / name, overwrite=True, progress=False,
+                        hooks=[lambda s: last.update(step=s.step)])
     train_s = time.time() - t0
     t0 = time.time()
     cas = classification_accuracy_score(gen, test, cas_per_class, cas_epochs, seed=0)

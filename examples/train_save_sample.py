@@ -28,7 +28,8 @@ def main(argv=None) -> Path:
     args = p.parse_args(argv)
 
     data = ganaug.load_dataset("digits")
-    gen, _ = ganaug.fit(data, ganaug.TrainConfig(steps=args.steps, sample_every=0), out_dir=args.out)
+    gen, _ = ganaug.fit(data, ganaug.TrainConfig(steps=args.steps, sample_every=0), out_dir=args.out,
+                        overwrite=True)  # a fresh run each time the example is run
     path = Path(args.out) / "my_generator.pt"
     gen.save(path)
     out = subprocess.run([sys.executable, "-c", LOAD_AND_SAMPLE, str(path), str(args.label)],

@@ -33,12 +33,12 @@ def check_out_dir(out: Path, resume, overwrite: bool) -> None:
         fail("overwrite", "either resume or overwrite, not both", "resume and overwrite",
              "Pass resume=True (--resume) to continue the run, or overwrite=True (--overwrite) to replace it.")
     if out.exists() and not out.is_dir():
-        fail("out_dir", "a folder (new or existing)", f"{str(out)!r}, which is a file",
+        fail("out_dir", "a folder (new or existing)", f"a file: {out}",
              "Pass the path of a folder for the run's files.")
     held = [name for name in RUN_FILES if (out / name).exists()]
     if held and not resume and not overwrite:
         fail("out_dir", "a new or empty folder, or resume/overwrite for one that holds a run",
-             f"{str(out)!r}, which holds a run ({', '.join(held)})",
+             f"a folder holding a run ({', '.join(held)}): {out}",
              "Pass resume=True (CLI: --resume) to continue it, overwrite=True (CLI: --overwrite) to replace it, "
              "or another out_dir.")
 

@@ -156,11 +156,16 @@ def check_spec(spec: Any, path: Any = "spec") -> dict:
     return spec
 
 
-def _checked_build(build, state: Any, what: str, path) -> torch.nn.Module:
-    # Shapes first, on the meta device (no memory), then the real network and its weights.
+def count_parameters(build) -> tuple[int, torch.nn.Module]:
+    """Parameters of the network ``build()`` makes, built on the meta device (shapes only, no memory)."""
     with torch.device("meta"):
         shell = build()
-    n = sum(p.numel() for p in shell.parameters())
+    return sum(p.numel() for p in shell.parameters()), shell
+
+
+def _checked_build(build, state: Any, what: str, path) -> torch.nn.Module:
+    # Shapes first, on the meta device (no memory), then the real network and its weights.
+    n, shell = count_parameters(build)
     if n > MAX_PARAMS:
         raise CheckpointError(f"checkpoint: {str(path)!r} describes a {what} of {n:,} parameters (limit "
                               f"{MAX_PARAMS:,}). Use a file written by ganaug.")

@@ -320,8 +320,8 @@ def _one_line(err: BaseException, args, parser) -> str:
     dests = {a.dest: a.option_strings[0] for a in sub._actions if a.option_strings and a.dest != "help"}
     dests.update({"source": "--dataset", "n_per_class": "--n-per-class", "out_dir": "--out"})
     for dest, flag in sorted(dests.items(), key=lambda kv: -len(kv[0])):
-        if "_" in dest:  # an identifier: safe to replace anywhere
-            text = re.sub(rf"(?<![\w-]){dest}\b", flag, text)
+        if "_" in dest:  # an identifier: replaced anywhere except inside a path or a longer name
+            text = re.sub(rf"(?<![\w\-/.\\]){dest}\b(?![/\\.]\w)", flag, text)
         else:  # a plain word (n, loss, labels): only where it is used as a name ("n: ...", "n >= 1", "n=5")
             text = re.sub(rf"^{dest}(?=:)|(?<![\w-]){dest}(?==|\s[<>]=?\s)", flag, text)
     return text
@@ -479,9 +479,11 @@ def _evaluate(args) -> int:
     for name in ("n", "cas_per_class", "feature_epochs"):
         if getattr(args, name) is not None:
             check_int(name, getattr(args, name), minimum=1)
+            if name != "feature_epochs" and getattr(args, name) > MAX_SAMPLE:
+                fail(name, f"at most {MAX_SAMPLE:,} images", getattr(args, name), f"Lower --{name.replace('_', '-')}.")
     check_int("cas_epochs", args.cas_epochs, minimum=1)
+    gen = load_generator(args.checkpoint, device=args.device)  # seconds; a bad file fails before any folder is made
     _check_writable("out", out)  # before minutes of evaluation, not after
-    gen = load_generator(args.checkpoint, device=args.device)
     train, test = load_split(args.dataset, root=args.root, seed=args.seed, download=args.download)
     report = evaluate(gen, train, test, n=args.n, seed=args.seed, feature_epochs=args.feature_epochs,
                       cache_dir=args.cache_dir, cas=not args.no_cas, cas_per_class=args.cas_per_class,
@@ -511,7 +513,7 @@ def _benchmark(args) -> int:
         check_device("device", cfg.device)
         out = Path(args.out)
         if out.exists() and not out.is_dir():
-            fail("out", "a folder", f"{args.out!r}, which is a file", "Pass a folder for the results.")
+            fail("out", "a folder", f"a file: {args.out}", "Pass a folder for the results.")
         _check_writable("out", out / "results.csv")
         print(f"ganaug benchmark: {cfg.dataset}, sizes {list(cfg.sizes)} per class, seeds {list(cfg.seeds)}, "
               f"methods {list(cfg.methods)}, setting {cfg.setting()} -> {args.out}")

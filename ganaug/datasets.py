@@ -198,6 +198,7 @@ def _as_float_images(images: Any, value_range) -> torch.Tensor:
         fail("images", "finite pixel values", "NaN or inf pixels",
              "Clean or drop the broken images before loading.")
     lo_x, hi_x = float(x.min()), float(x.max())
+    explicit = value_range is not None
     if value_range is None:
         value_range = _guess_range(images, lo_x, hi_x)
     if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2):
@@ -207,8 +208,9 @@ def _as_float_images(images: Any, value_range) -> torch.Tensor:
         fail("value_range", "(low, high) with high > low", value_range, "Pass the pixel range of your data.")
     if lo_x < lo - 1e-6 or hi_x > hi + 1e-6:
         fail("images", f"pixel values inside value_range {(lo, hi)}", (lo_x, hi_x),
-             f"Pass value_range=(min, max) matching your data, e.g. value_range=({_nice(lo_x)}, {_nice(hi_x)}).")
-    if hi_x > lo_x and (hi_x - lo_x) < 0.1 * (hi - lo):
+             f"Pass value_range=(low, high) covering your data, e.g. value_range=({_nice(min(lo, lo_x))}, "
+             f"{_nice(max(hi, hi_x))}).")
+    if explicit and hi_x > lo_x and (hi_x - lo_x) < 0.1 * (hi - lo):
         warnings.warn(f"images: the pixels span only [{lo_x:g}, {hi_x:g}] of value_range ({lo:g}, {hi:g}), so "
                       f"the images come out nearly flat. If that is not intended, pass value_range=({_nice(lo_x)}, "
                       f"{_nice(hi_x)}) or the range your data was stored in.", UserWarning, stacklevel=4)

@@ -18,8 +18,8 @@ from ._distributed import Dist, rank_seed, setup
 from ._outdir import RunLock, check_out_dir, clean_temps, clear_run
 from ._progress import bar as tqdm_bar
 from .augment import diff_augment, parse_policy
-from .checkpoint import (CheckpointError, DiskFullError, check_finite, discriminator_for,
-                         load_training_checkpoint, save_training_checkpoint)
+from .checkpoint import (MAX_PARAMS, SPEC_LIMITS, CheckpointError, DiskFullError, check_finite, count_parameters,
+                         discriminator_for, load_training_checkpoint, save_training_checkpoint)
 from .datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
 from .models import ARCHS, ConditionalGenerator, build_generator, default_spec
@@ -84,8 +84,11 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, minimum=2)
         check_int("d_steps", self.d_steps, minimum=1, fix="Use d_steps >= 1 (k discriminator updates per "
                   "generator update; the original algorithm uses k = 1).")
-        check_int("z_dim", self.z_dim, minimum=1)
-        check_int("width", self.width, minimum=1)
+        # The limits a saved generator must respect to load again (ganaug.checkpoint.SPEC_LIMITS).
+        for name in ("z_dim", "width"):
+            check_int(name, getattr(self, name), minimum=1)
+            if getattr(self, name) > SPEC_LIMITS[name]:
+                fail(name, f"at most {SPEC_LIMITS[name]}", getattr(self, name), f"Lower {name}.")
         check_float("lr_g", self.lr_g, 0.0, low_open=True)
         check_float("lr_d", self.lr_d, 0.0, low_open=True)
         check_float("lr_decay", self.lr_decay, 0.0, 1.0)
@@ -212,6 +215,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched;
     # the same seed on every rank gives every rank the same initial weights)
     spec = default_spec(cfg.arch, data.image_shape, data.classes, z_dim=cfg.z_dim, width=cfg.width)
+    _check_size(spec, cfg)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         G = build_generator(spec).to(device)
@@ -400,6 +404,18 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         save_class_grid(G_ema, out / "samples" / "final.png", seed=cfg.seed)
     ctx.barrier()  # the other ranks return only once generator.pt is complete
     return G_ema.eval(), history
+
+
+def _check_size(spec: dict, cfg: TrainConfig) -> None:
+    # Absurd widths or noise sizes are refused here, before gigabytes are allocated (or the machine swaps).
+    if len(spec["classes"]) > SPEC_LIMITS["classes"]:
+        fail("data", f"at most {SPEC_LIMITS['classes']:,} classes", len(spec["classes"]), "Merge or drop classes.")
+    for what, build in (("generator", lambda: build_generator(spec)),
+                        ("discriminator", lambda: discriminator_for(spec, dataclasses.asdict(cfg)))):
+        n, _ = count_parameters(build)
+        if n > MAX_PARAMS:
+            fail("width", f"networks of at most {MAX_PARAMS:,} parameters", f"a {what} of {n:,} parameters "
+                 f"(width={cfg.width}, z_dim={cfg.z_dim}, images {spec['image_shape']})", "Lower width or z_dim.")
 
 
 def _progress(enabled: bool, cfg: TrainConfig, start: int):

@@ -41,7 +41,6 @@ def _torchrun(*args, timeout=120):
 def _record_writes(log):
     # Wrap every file writer fit uses, so each rank lists the files it wrote.
     import ganaug.checkpoint as checkpoint
-    import ganaug.training as training
     import ganaug.viz as viz
 
     def recording(module, name):
@@ -53,8 +52,7 @@ def _record_writes(log):
 
         setattr(module, name, wrapper)
 
-    recording(training, "atomic_save")  # checkpoints
-    recording(checkpoint, "atomic_save")  # generator.pt
+    recording(checkpoint, "atomic_save")  # checkpoint.pt and generator.pt
     recording(viz, "save_grid")  # sample grids
 
 

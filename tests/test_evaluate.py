@@ -93,8 +93,8 @@ def test_cli_prints_table_and_writes_json(checkpoint, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--checkpoint", "/no/such.pt"], r"ganaug evaluate: error: checkpoint: no file at"),
-    (["--n", "5"], r"ganaug evaluate: error: n: expected an integer >= 20"),
+    (["--checkpoint", "/no/such.pt"], r"ganaug evaluate: error: --checkpoint: no file at"),
+    (["--n", "5"], r"ganaug evaluate: error: --n: expected an integer >= 20"),
     (["--dataset", "/no/such/folder"], r"neither a known dataset name"),
 ])
 def test_cli_errors_are_one_line_exit_2(checkpoint, tmp_path, extra, match, capsys):
