@@ -43,8 +43,10 @@ def _umask() -> int:
     return mask
 
 
-def atomic_save(obj: Any, path) -> Path:
+def atomic_save(obj: Any, path, write: Any = None) -> Path:
     """``torch.save`` to a temp file in the same folder, fsync, then rename over ``path``.
+
+    ``write(obj, file)`` replaces ``torch.save`` for other formats (e.g. ``numpy.savez_compressed``).
 
     The file gets the permissions of a plain ``open()`` (0666 minus the umask). A full disk raises
     :class:`DiskFullError` and leaves any previous file at ``path`` untouched.
@@ -55,7 +57,7 @@ def atomic_save(obj: Any, path) -> Path:
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            (write or torch.save)(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

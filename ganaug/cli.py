@@ -432,7 +432,10 @@ def _sample(args) -> int:
     if out.suffix.lower() == ".png":
         save_grid(images, out, nrow=nrow)
     else:
-        np.savez_compressed(out, images=images.numpy(), labels=y.numpy(), classes=np.array(gen.classes))
+        from .checkpoint import atomic_save
+
+        arrays = {"images": images.numpy(), "labels": y.numpy(), "classes": np.array(gen.classes)}
+        atomic_save(arrays, out, write=lambda d, f: np.savez_compressed(f, **d))  # no half-written file
     print(f"wrote {args.n} samples to {out}")
     return 0
 

@@ -284,3 +284,21 @@ def test_files_respect_the_umask(tmp_path, gen, umask):
     finally:
         os.umask(old)
     assert (tmp_path / "g.pt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_save_with_another_writer_leaves_no_half_file(tmp_path):
+    import numpy as np
+
+    from ganaug.checkpoint import atomic_save
+
+    path = tmp_path / "a.npz"
+    atomic_save({"x": np.arange(3)}, path, write=lambda d, f: np.savez_compressed(f, **d))
+    assert np.load(path)["x"].tolist() == [0, 1, 2]
+
+    def broken(d, f):
+        f.write(b"half")
+        raise OSError("write failed")
+
+    with pytest.raises(OSError, match="write failed"):
+        atomic_save({"x": np.arange(5)}, path, write=broken)
+    assert np.load(path)["x"].tolist() == [0, 1, 2] and sorted(p.name for p in tmp_path.iterdir()) == ["a.npz"]
