@@ -309,7 +309,9 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     store = ResultStore(out / "results.csv")
     done = store.done(setting)
     device = torch.device(cfg.device) if cfg.device else default_device()
-    (out / "config.json").write_text(json.dumps({"setting": setting, **dataclasses.asdict(cfg)}, indent=2))
+    # What defines the numbers (not where the data lives or which cells this call ran).
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_SETTING}
+    (out / "config.json").write_text(json.dumps({"setting": setting, **fields}, indent=2))
     pool, selection, evaluation = load_benchmark_data(cfg)
     max_size = min(pool.class_counts())
     for s in cfg.sizes:

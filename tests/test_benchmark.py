@@ -32,7 +32,8 @@ def test_every_method_runs_and_is_recorded(tmp_path):
         info = json.loads((tmp_path / "gans" / "n5-seed0" / kind / "info.json").read_text())
         assert info["steps"] == 6 and list(info["cas"].values()) == [by[label]["gan_cas"]]
     assert by["real"]["share"] == "0.0" and by["real+gan@0.25"]["share"] == "0.25"
-    assert json.loads((tmp_path / "config.json").read_text())["setting"] == cfg.setting()
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["setting"] == cfg.setting() and "root" not in config and "seeds" not in config
 
 
 def test_auto_row_takes_the_best_selection_accuracy_and_prefers_the_baseline_on_ties(tmp_path):
