@@ -44,6 +44,12 @@ SHARE_BASELINE = {"real+gan": "real", "real+gan-filtered": "real", "real+gan+aug
                   "real+gan+aug-soft": "real+aug", "real+augan+aug": "real+aug"}
 GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug", "real+gan-filtered",
                "pretrain-gan+aug", "cas"}
+def gan_kind(method: str) -> str | None:
+    """Which of a cell's GANs a method uses: "augan" (trained on augmented copies), "gan", or None."""
+    method = base_method(method)
+    return None if method not in GAN_METHODS else ("augan" if method == "real+augan+aug" else "gan")
+
+
 FULL = 0  # size 0 = the whole training split (less the selection split)
 CSV_FIELDS = ("setting", "dataset", "eval_split", "size", "n_real", "n_classes", "seed", "method", "share",
               "accuracy", "balanced_accuracy", "val_accuracy", "gan_steps", "gan_wall_s", "gan_cas", "clf_steps",
@@ -447,7 +453,6 @@ class _Cell:
     def run(self, label: str) -> dict[str, Any]:
         """Train the classifier of ``label``; its accuracies and the GAN it used."""
         method, share = base_method(label), _share_of(label)
-        kind = "augan" if method == "real+augan+aug" else "gan"
         if method == "real":
             model = self.model("real")
         elif method == "real+aug":
@@ -463,7 +468,7 @@ class _Cell:
             model = self._train(self._mixed(method, float(share)), resample_each_epoch=True)
         row = self.score(model)
         if method in GAN_METHODS and self.gan_dir is not None:  # the grid records each GAN's quality
-            info = self.gan_info(kind)
+            info = self.gan_info(gan_kind(method))
             row.update(gan_steps=info["steps"], gan_wall_s=info["wall_s"], gan_cas=info["cas"])
         return row
 
@@ -516,7 +521,7 @@ class _Cell:
         from .mixing import MixedDataset
 
         n_synth = round(len(self.subset) * share / (1.0 - share))
-        kind = "augan" if method == "real+augan+aug" else "gan"
+        kind = gan_kind(method)
         kw: dict[str, Any] = {}
         if method == "real+gan-filtered":
             kw = dict(quality_filter=ConfidenceFilter(self.model("real"), threshold=None,

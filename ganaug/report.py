@@ -6,15 +6,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ._checks import check_choice, fail
-from .benchmark import METHODS, ResultStore, base_method, select_rows
+from .benchmark import METHODS, ResultStore, base_method, gan_kind, select_rows
 from .stats import paired_test, summarize
 
 METRICS = ("accuracy", "balanced_accuracy")
-
-
-# Which of a cell's GANs a method's rows use (their gan_* columns describe that GAN).
-GAN_KINDS = {"gan": {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+gan-filtered", "pretrain-gan+aug", "cas"},
-             "augan": {"real+augan+aug"}}
 
 
 def baseline_of(label: str) -> str | None:
@@ -112,8 +107,9 @@ def markdown(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
 
 def _gan_table(rows, sizes) -> list[str]:
     # Each cell's GAN quality next to its downstream effect: CAS on the evaluation split, steps, minutes.
-    kinds = (("GAN on the subset", lambda m: m == "cas" or (base_method(m) in GAN_KINDS["gan"])),
-             ("GAN on augmented copies", lambda m: base_method(m) in GAN_KINDS["augan"]))
+    # Each row's gan_* columns describe the GAN its method used (benchmark.gan_kind).
+    kinds = (("GAN on the subset", lambda m: gan_kind(m) == "gan"),
+             ("GAN on augmented copies", lambda m: gan_kind(m) == "augan"))
     out = []
     for name, pick in kinds:
         per_cell = {}

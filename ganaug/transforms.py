@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import fail
+from ._checks import check_int, fail
 
 OUTPUT_FORMATS = ("tensor", "numpy", "pil")
 
@@ -154,7 +154,6 @@ def augmented_copies(data: Any, transform: Any, copies: int) -> Any:
     are ``originals`` then copy 1 of every image, copy 2, ...; a seeded ``transform`` gives the same
     copies every time. ``transform`` must return ganaug tensors (C, H, W) in [-1, 1].
     """
-    from ._checks import check_int
     from .datasets import LabelledImages
 
     if not isinstance(data, LabelledImages):
