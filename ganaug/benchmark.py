@@ -69,8 +69,8 @@ def base_method(label: str) -> str:
 
 
 def clf_steps_for(n_real: int, batch_size: int = 64) -> int:
-    """The classifier schedule sized for ``n_real`` labelled images: 20 epochs, at least 1,500 batches."""
-    return max(1500, min(12_000, -(-20 * n_real // batch_size)))
+    """The classifier schedule sized for ``n_real`` labelled images: 40 epochs, 3,000 to 12,000 batches."""
+    return max(3000, min(12_000, -(-40 * n_real // batch_size)))
 
 
 def gan_steps_for(n_real: int) -> int:

@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --unlabelled: the confidence a pseudo-label needs")
     p.add_argument("--pseudo-rounds", type=int, default=2, help="with --unlabelled: self-training rounds")
     p.add_argument("--pseudo-steps", type=int, default=None,
-                   help="with --unlabelled: classifier batches per round (default: 20 epochs, 1,500 to 12,000)")
+                   help="with --unlabelled: classifier batches per round (default: 40 epochs, 3,000 to 12,000)")
 
     p = command("sample", "Generate images; OUT ending in .png writes a grid, .npz writes arrays "
                 "(images float32 (N, C, H, W) in [-1, 1], labels, classes).")
@@ -229,7 +229,7 @@ def _add_benchmark_parser(command) -> None:
                    help=f"real+augan+aug: augmented copies per image the GAN trains on (default: {d.gan_aug_copies})")
     p.add_argument("--gan-minutes", type=float, default=None, help="wall-clock cap per GAN (default: none)")
     p.add_argument("--clf-steps", type=int, default=None,
-                   help="classifier batches, every method of a cell (default: 20 epochs of the subset, at least 1,500)")
+                   help="classifier batches, every method of a cell (default: 40 epochs of the subset, 3,000 to 12,000)")
     p.add_argument("--clf-width", type=int, default=None, help=f"classifier width (default: {d.clf_width})")
     p.add_argument("--shares", type=float, nargs="+", default=None,
                    help=f"synthetic shares tried by every mixing method; @auto picks among them and 0 on the "

@@ -86,8 +86,8 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
     the cap keeps its most confident ones. So one easy class cannot swamp the others, and when at least
     half of the classes have no confident image nothing is kept. ``None`` disables the cap.
 
-    ``steps``: batches per classifier training; ``None`` = 20 epochs of that round's training set,
-    at least 1,500 and at most 12,000 batches. ``augmentation``: ``"default"`` is the digit pipeline of
+    ``steps``: batches per classifier training; ``None`` = 40 epochs of that round's training set,
+    at least 3,000 and at most 12,000 batches. ``augmentation``: ``"default"`` is the digit pipeline of
     the benchmarks (small affine jitter + elastic distortion, seeded with ``seed``), ``None`` none, or
     a transform returning ganaug tensors (e.g. an :class:`~ganaug.transforms.AlbumentationsAdapter`).
     Seeded: the same arguments give the same labels and weights on CPU.

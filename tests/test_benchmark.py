@@ -92,7 +92,7 @@ def test_rerun_skips_finished_runs_and_extends_the_grid(tmp_path, monkeypatch):
 
 
 def test_schedules_are_sized_by_the_subset():
-    assert bm.clf_steps_for(100) == 1500 and bm.clf_steps_for(5000) == 1563 and bm.clf_steps_for(59_000) == 12_000
+    assert bm.clf_steps_for(100) == 3000 and bm.clf_steps_for(5000) == 3125 and bm.clf_steps_for(59_000) == 12_000
     assert bm.gan_steps_for(100) == 4000 and bm.gan_steps_for(500) == 10_000 and bm.gan_steps_for(59_000) == 20_000
     cfg = BenchmarkConfig()
     assert cfg.train_config(100, seed=1, device="cpu").steps == 4000
