@@ -126,6 +126,35 @@ def test_legacy_checkpoint_resumes_bit_for_bit(tiny, tmp_path):
     assert [h["d_loss"] for h in hist_resumed] == [h["d_loss"] for h in hist]
 
 
+# ---- files of today's format (tests/data/v1_dcgan_*, written at commit 2fd7798, before the package
+# moved into subpackages): a dcgan run with spectral norm, minibatch-std and the class head
+def test_v1_dcgan_files_load_sample_and_resume(tiny, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from conftest import tiny_config
+
+    expected = torch.from_numpy(np.load(DATA / "v1_dcgan_samples.npy"))
+    for name in ("v1_dcgan_checkpoint.pt", "v1_dcgan_generator.pt"):
+        gen = ganaug.load_generator(DATA / name, device="cpu")
+        assert gen.spec["arch"] == "dcgan" and gen.classes == ["0", "1", "2", "3"]
+        assert torch.equal(gen.sample(6, seed=0)[0], expected)
+    from ganaug.filtering import load_discriminator
+
+    d, spec = load_discriminator(DATA / "v1_dcgan_checkpoint.pt")
+    assert d.mbstd_group == 2 and d.classify is not None and d.twin is None and spec["width"] == 2
+    cfg = dict(arch="dcgan", minibatch_std=2, aux_weight=0.5)
+    straight, hist = ganaug.fit(tiny, tiny_config(steps=6, **cfg), progress=False)
+    (tmp_path / "run").mkdir()
+    shutil.copy(DATA / "v1_dcgan_checkpoint.pt", tmp_path / "run" / "checkpoint.pt")
+    resumed, hist_resumed = ganaug.fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "run", resume=True,
+                                       progress=False)
+    assert state_equal(straight, resumed)
+    assert [h["step"] for h in hist_resumed] == [2, 4, 6]
+    assert [h["d_loss"] for h in hist_resumed] == [h["d_loss"] for h in hist]
+
+
 # ---- hostile and broken files: refused before anything large is allocated
 def _generator_file(tmp_path, spec=None, state=None, name="g.pt"):
     gen = build_generator(default_spec("mlp", (1, 8, 8), ["a", "b"], z_dim=4, width=1))
