@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 import ganaug
-from ganaug.classifier import SmallCNN, predict_proba
-from ganaug.features import feature_extractor, load_split
-from ganaug.metrics import diversity_ratio
+from ganaug.classify.classifier import SmallCNN, predict_proba
+from ganaug.metrics.features import feature_extractor, load_split
+from ganaug.metrics.diversity import diversity_ratio
 from _common import ROOT_HELP, mnist_root, write_json
 
 COLLAPSE_BELOW = 0.5

@@ -3,7 +3,7 @@
     python benchmarks/train_feature_extractor.py --root data
 
 Trains ganaug's SmallCNN on the official MNIST training split exactly as
-``ganaug.features.feature_extractor("mnist", seed=0)`` does (default epochs and width), reports its
+``ganaug.metrics.features.feature_extractor("mnist", seed=0)`` does (default epochs and width), reports its
 accuracy on the official test split, and copies the weights into ``ganaug/weights/`` under the name
 the loader looks for, so every user of this ganaug version scores MNIST generators with the same
 network. Writes benchmarks/results/feature_extractor_mnist.json.
@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ganaug.classifier import accuracy
-from ganaug.features import SHIPPED_WEIGHTS, feature_extractor, load_split
+from ganaug.classify.classifier import accuracy
+from ganaug.metrics.features import SHIPPED_WEIGHTS, feature_extractor, load_split
 from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
 
 

@@ -81,7 +81,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     import types
     import typing
 
-    from .training import TrainConfig
+    from .gan.training import TrainConfig
 
     hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
@@ -108,7 +108,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
 
 
 def _train_config(args):
-    from .training import TrainConfig
+    from .gan.training import TrainConfig
 
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     values["spectral_norm"] = {"auto": None, "on": True, "off": False}[args.spectral_norm]
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_benchmark_parser(command) -> None:
-    from .benchmark import METHODS, BenchmarkConfig
+    from .bench.benchmark import METHODS, BenchmarkConfig
 
     d = BenchmarkConfig()
     p = command("benchmark", "Train a classifier on seeded labelled subsets with and without GAN / "
@@ -329,8 +329,8 @@ def _one_line(err: BaseException, args, parser) -> str:
 
 def _train(args) -> int:
     from ._outdir import LOCK_NAME, check_out_dir
-    from .datasets import load_dataset
-    from .training import fit
+    from .data.datasets import load_dataset
+    from .gan.training import fit
 
     # Everything that can be checked is checked before the data is loaded and training starts.
     cfg = _train_config(args)
@@ -404,8 +404,8 @@ def _parse_labels(tokens: list[str], classes: list[str]) -> list[int]:
 def _sample(args) -> int:
     import torch
 
-    from .checkpoint import load_generator
-    from .viz import save_grid
+    from .gan.checkpoint import load_generator
+    from .gan.viz import save_grid
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".npz"):
@@ -432,7 +432,7 @@ def _sample(args) -> int:
     if out.suffix.lower() == ".png":
         save_grid(images, out, nrow=nrow)
     else:
-        from .checkpoint import atomic_save
+        from .gan.checkpoint import atomic_save
 
         arrays = {"images": images.numpy(), "labels": y.numpy(), "classes": np.array(gen.classes)}
         atomic_save(arrays, out, write=lambda d, f: np.savez_compressed(f, **d))  # no half-written file
@@ -442,9 +442,9 @@ def _sample(args) -> int:
 
 def _demo(args) -> int:
     from ._outdir import check_out_dir
-    from .benchmark import BenchmarkConfig, compare_methods
-    from .features import load_split
-    from .training import TrainConfig, fit
+    from .bench.benchmark import BenchmarkConfig, compare_methods
+    from .metrics.features import load_split
+    from .gan.training import TrainConfig, fit
 
     # The GAN and the classifiers see the 70% training split only; the 30% test split scores them.
     out = Path(args.out)
@@ -473,9 +473,9 @@ def _demo(args) -> int:
 def _evaluate(args) -> int:
     import json
 
-    from .checkpoint import load_generator
-    from .evaluate import evaluate, format_report
-    from .features import load_split
+    from .gan.checkpoint import load_generator
+    from .metrics.evaluate import evaluate, format_report
+    from .metrics.features import load_split
 
     out = Path(args.out) if args.out is not None else Path(str(args.checkpoint) + ".eval.json")
     check_device("device", args.device)
@@ -499,8 +499,8 @@ def _evaluate(args) -> int:
 
 
 def _benchmark(args) -> int:
-    from .benchmark import BenchmarkConfig, quick_config, run_benchmark
-    from .report import write_report
+    from .bench.benchmark import BenchmarkConfig, quick_config, run_benchmark
+    from .bench.report import write_report
 
     if not args.report_only:
         base = quick_config() if args.quick else BenchmarkConfig()

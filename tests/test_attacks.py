@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import ganaug
 from ganaug._outdir import LOCK_NAME, OutDirInUseError, RunLock
-from ganaug.checkpoint import safe_load
-from ganaug.datasets import DatasetNotFoundError, _read_idx, from_arrays
+from ganaug.gan.checkpoint import safe_load
+from ganaug.data.datasets import DatasetNotFoundError, _read_idx, from_arrays
 
 from conftest import state_equal, tiny_config
 
@@ -36,7 +36,7 @@ def test_odd_batch_sizes_train(tiny, arch, batch):
 
 
 def test_mode_seeking_pairs_share_labels_in_an_odd_batch(tiny, monkeypatch):
-    import ganaug.training as tr
+    import ganaug.gan.training as tr
 
     seen = []
     real = tr._mode_seeking
@@ -47,7 +47,7 @@ def test_mode_seeking_pairs_share_labels_in_an_odd_batch(tiny, monkeypatch):
 
 
 def test_gan_oversampler_on_45_samples():
-    from ganaug.oversampling import GANOversampler
+    from ganaug.synth.oversampling import GANOversampler
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(45, 64)).astype(np.uint8)
@@ -420,7 +420,7 @@ def test_sizes_that_would_not_load_again_are_refused(tiny, kw, match):
 
 @pytest.mark.parametrize("kw", [dict(width=1024, arch="mlp"), dict(z_dim=4096, width=1000)])
 def test_absurd_network_sizes_are_refused_before_allocating(tiny, kw, monkeypatch):
-    import ganaug.models as models
+    import ganaug.gan.models as models
 
     built = []
     real = models.MLPGenerator.__init__
@@ -433,7 +433,7 @@ def test_absurd_network_sizes_are_refused_before_allocating(tiny, kw, monkeypatc
 
 def test_sample_labels_by_class_name(tmp_path, capsys):
     from ganaug.cli import main
-    from ganaug.models import build_generator, default_spec
+    from ganaug.gan.models import build_generator, default_spec
 
     build_generator(default_spec("mlp", (1, 8, 8), ["cat", "dog", "7"], z_dim=4, width=1)).save(tmp_path / "g.pt")
     argv = ["sample", "--checkpoint", str(tmp_path / "g.pt"), "--n", "4", "--out", str(tmp_path / "s.npz")]

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganaug.augment import diff_augment, parse_policy
+from ganaug.gan.augment import diff_augment, parse_policy
 
 
 def test_translation_moves_pixels_and_is_differentiable():

@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-import ganaug.benchmark as bm
-from ganaug.benchmark import METHODS, BenchmarkConfig, ResultStore, quick_config, run_benchmark
-from ganaug.checkpoint import safe_load
-from ganaug.datasets import fingerprint, stratified_subset
+import ganaug.bench.benchmark as bm
+from ganaug.bench.benchmark import METHODS, BenchmarkConfig, ResultStore, quick_config, run_benchmark
+from ganaug.gan.checkpoint import safe_load
+from ganaug.data.datasets import fingerprint, stratified_subset
 
 
 def tiny(**kw):
@@ -60,7 +60,7 @@ def test_gan_sees_only_the_labelled_subset(tmp_path):
 
 
 def test_augmented_gan_trains_on_augmented_copies_of_the_subset(tmp_path, monkeypatch):
-    from ganaug.transforms import AlbumentationsAdapter, augmented_copies
+    from ganaug.data.transforms import AlbumentationsAdapter, augmented_copies
 
     sized_for = []
     real_config = BenchmarkConfig.train_config
@@ -123,7 +123,7 @@ def test_filtered_method_keeps_a_share_per_class(tmp_path):
 
 
 def test_selection_and_val_splits_are_carved_from_the_training_split():
-    from ganaug.features import load_split
+    from ganaug.metrics.features import load_split
 
     train, test = load_split("digits", seed=0)
     rows = lambda d: {tuple(x.flatten().tolist()) for x in d.images}  # noqa: E731
@@ -183,7 +183,7 @@ def test_foreign_csv_is_refused(tmp_path):
 
 
 def test_compare_methods_with_a_given_generator(digits):
-    from ganaug.models import build_generator, default_spec
+    from ganaug.gan.models import build_generator, default_spec
 
     gen = build_generator(default_spec("mlp", digits.image_shape, digits.classes, z_dim=8, width=2)).eval()
     real, test = digits.subset(range(200)), digits.subset(range(200, 400))

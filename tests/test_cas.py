@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from ganaug.cas import classification_accuracy_score, real_data_accuracy
-from ganaug.datasets import LabelledImages
-from ganaug.features import load_split
+from ganaug.metrics.cas import classification_accuracy_score, real_data_accuracy
+from ganaug.data.datasets import LabelledImages
+from ganaug.metrics.features import load_split
 
 from replay_generator import ReplayGenerator
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.checkpoint import CheckpointError, atomic_save, safe_load
-from ganaug.models import build_generator, default_spec
+from ganaug.gan.checkpoint import CheckpointError, atomic_save, safe_load
+from ganaug.gan.models import build_generator, default_spec
 
 from conftest import state_equal
 
@@ -104,7 +104,7 @@ def test_legacy_files_load_and_sample_the_same_images():
         gen = ganaug.load_generator(DATA / name, device="cpu")
         assert gen.classes == ["0", "1", "2", "3"]
         assert torch.equal(gen.sample(6, seed=0)[0], expected)
-    from ganaug.filtering import load_discriminator
+    from ganaug.synth.filtering import load_discriminator
 
     d, spec = load_discriminator(DATA / "legacy_v1_checkpoint.pt")
     assert d.mbstd_group == 2 and d.twin is not None and spec["z_dim"] == 8
@@ -140,7 +140,7 @@ def test_v1_dcgan_files_load_sample_and_resume(tiny, tmp_path):
         gen = ganaug.load_generator(DATA / name, device="cpu")
         assert gen.spec["arch"] == "dcgan" and gen.classes == ["0", "1", "2", "3"]
         assert torch.equal(gen.sample(6, seed=0)[0], expected)
-    from ganaug.filtering import load_discriminator
+    from ganaug.synth.filtering import load_discriminator
 
     d, spec = load_discriminator(DATA / "v1_dcgan_checkpoint.pt")
     assert d.mbstd_group == 2 and d.classify is not None and d.twin is None and spec["width"] == 2
@@ -177,7 +177,7 @@ def _generator_file(tmp_path, spec=None, state=None, name="g.pt"):
     (dict(width=1024, z_dim=4096), r"parameters \(limit"),  # inside each limit, too big together
 ])
 def test_hostile_specs_are_refused_before_building(tmp_path, change, match, monkeypatch):
-    import ganaug.models as models
+    import ganaug.gan.models as models
 
     path, gen = _generator_file(tmp_path)
     spec = {**gen.spec, **change}
@@ -260,7 +260,7 @@ def test_truncated_real_checkpoint(tmp_path, gen):
 def test_disk_full_keeps_the_previous_file(tmp_path, gen, monkeypatch):
     import errno
 
-    from ganaug.checkpoint import DiskFullError
+    from ganaug.gan.checkpoint import DiskFullError
 
     gen.save(tmp_path / "g.pt")
     before = (tmp_path / "g.pt").read_bytes()
@@ -281,7 +281,7 @@ def test_disk_full_keeps_the_previous_file(tmp_path, gen, monkeypatch):
 def test_disk_full_during_training_names_the_last_good_checkpoint(tiny, tmp_path, monkeypatch):
     import errno
 
-    import ganaug.checkpoint as ck
+    import ganaug.gan.checkpoint as ck
     from conftest import tiny_config
 
     real_save, calls = torch.save, {"n": 0}
@@ -318,7 +318,7 @@ def test_files_respect_the_umask(tmp_path, gen, umask):
 def test_atomic_save_with_another_writer_leaves_no_half_file(tmp_path):
     import numpy as np
 
-    from ganaug.checkpoint import atomic_save
+    from ganaug.gan.checkpoint import atomic_save
 
     path = tmp_path / "a.npz"
     atomic_save({"x": np.arange(3)}, path, write=lambda d, f: np.savez_compressed(f, **d))

@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from ganaug.classifier import SmallCNN, accuracy, predict_proba, train_classifier
-from ganaug.datasets import LabelledImages, train_val_split
-from ganaug.models import build_generator, default_spec
-from ganaug.synthetic import SyntheticDataset
+from ganaug.classify.classifier import SmallCNN, accuracy, predict_proba, train_classifier
+from ganaug.data.datasets import LabelledImages, train_val_split
+from ganaug.gan.models import build_generator, default_spec
+from ganaug.synth.synthetic import SyntheticDataset
 
 from conftest import state_equal
 

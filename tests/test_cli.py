@@ -33,8 +33,8 @@ def test_train_resume(trained):
 def test_train_aux_and_schedule_flags_reach_the_config(tmp_path, capsys):
     import json
 
-    from ganaug.checkpoint import safe_load
-    from ganaug.semi import PSEUDO_LABELS_FORMAT
+    from ganaug.gan.checkpoint import safe_load
+    from ganaug.classify.semi import PSEUDO_LABELS_FORMAT
 
     assert run("train", "--dataset", "digits", "--n-per-class", 10, "--steps", 2, "--arch", "mlp", "--width", 2,
                "--batch-size", 8, "--aux-weight", 0.5, "--aux-twin", "--mode-seeking", 0, "--lr-decay", 0.5,
@@ -217,12 +217,12 @@ def test_bad_invocation_in_a_subprocess(tmp_path):  # the real entry point (pyth
 def test_unexpected_failures_are_one_line(exc, code, match, trained, tmp_path, monkeypatch, capsys):
     import re
 
-    import ganaug.viz
+    import ganaug.gan.viz
 
     def boom(*a, **k):
         raise exc
 
-    monkeypatch.setattr(ganaug.viz, "save_grid", boom)
+    monkeypatch.setattr(ganaug.gan.viz, "save_grid", boom)
     monkeypatch.delenv("GANAUG_DEBUG", raising=False)
     assert main(["sample", "--checkpoint", str(trained / "generator.pt"), "--out", str(tmp_path / "g.png")]) == code
     err = capsys.readouterr().err
@@ -232,8 +232,8 @@ def test_unexpected_failures_are_one_line(exc, code, match, trained, tmp_path, m
 def test_train_with_the_rest_as_unlabelled_pool(tmp_path, capsys):
     import torch
 
-    from ganaug.checkpoint import safe_load
-    from ganaug.semi import PSEUDO_LABELS_FORMAT
+    from ganaug.gan.checkpoint import safe_load
+    from ganaug.classify.semi import PSEUDO_LABELS_FORMAT
 
     out = tmp_path / "semi"
     assert run("train", "--dataset", "digits", "--n-per-class", 5, "--unlabelled", "rest", "--pseudo-rounds", 1,

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from ganaug.collapse import mode_collapse_report, nearest_real_distance
-from ganaug.datasets import train_val_split
+from ganaug.metrics.collapse import mode_collapse_report, nearest_real_distance
+from ganaug.data.datasets import train_val_split
 
 
 def test_nearest_real_distance_by_hand():

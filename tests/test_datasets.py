@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.datasets import from_arrays
+from ganaug.data.datasets import from_arrays
 
 
 def test_digits_default_is_normalised(digits):
@@ -131,7 +131,7 @@ def test_bad_subset_and_source(digits, tmp_path):
 
 
 def test_long_tail_counts_follow_the_exponential_profile():
-    from ganaug.datasets import long_tail_counts
+    from ganaug.data.datasets import long_tail_counts
 
     assert long_tail_counts(10, 10, 500) == [500, 387, 300, 232, 180, 139, 108, 83, 65, 50]
     assert long_tail_counts(10, 100, 500) == [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.checkpoint import safe_load
-from ganaug.training import TrainConfig, fit
+from ganaug.gan.checkpoint import safe_load
+from ganaug.gan.training import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parents[1]
 N = 3  # steps per half of the resume test
@@ -40,8 +40,8 @@ def _torchrun(*args, timeout=120):
 
 def _record_writes(log):
     # Wrap every file writer fit uses, so each rank lists the files it wrote.
-    import ganaug.checkpoint as checkpoint
-    import ganaug.viz as viz
+    import ganaug.gan.checkpoint as checkpoint
+    import ganaug.gan.viz as viz
 
     def recording(module, name):
         real = getattr(module, name)
@@ -90,7 +90,7 @@ def _worker(root: Path):
 
 def _diverge_on_rank1(data, rank) -> str:
     # A NaN generator loss on rank 1 alone at step 2 must raise on both ranks (not leave rank 0 waiting).
-    import ganaug.training as training
+    import ganaug.gan.training as training
 
     real, calls = training.g_loss, []
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from ganaug.cli import main
-from ganaug.evaluate import evaluate, format_report, proportional_labels
-from ganaug.features import feature_extractor, load_split
-from ganaug.models import build_generator, default_spec
+from ganaug.metrics.evaluate import evaluate, format_report, proportional_labels
+from ganaug.metrics.features import feature_extractor, load_split
+from ganaug.gan.models import build_generator, default_spec
 
 from replay_generator import ReplayGenerator
 

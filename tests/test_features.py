@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import ganaug.features as features
-from ganaug.features import (default_cache_dir, default_epochs, extract_features, feature_extractor, fingerprint,
+import ganaug.metrics.features as features
+from ganaug.metrics.features import (default_cache_dir, default_epochs, extract_features, feature_extractor, fingerprint,
                              load_split)
 
 from conftest import state_equal
@@ -94,7 +94,7 @@ def test_errors(train):
         feature_extractor(123)
     with pytest.raises(ValueError, match=r"epochs: expected an integer >= 1"):
         feature_extractor(train, epochs=0)
-    from ganaug.classifier import SmallCNN
+    from ganaug.classify.classifier import SmallCNN
 
     cnn = SmallCNN(1, 10, width=4)
     with pytest.raises(ValueError, match=r"images: expected 1 channel\(s\), as the feature extractor was trained on"):
@@ -104,8 +104,8 @@ def test_errors(train):
 
 
 def test_shipped_mnist_weights_are_used(mnist_root, tmp_path):
-    from ganaug.classifier import accuracy
-    from ganaug.features import SHIPPED_WEIGHTS, feature_extractor, load_split
+    from ganaug.classify.classifier import accuracy
+    from ganaug.metrics.features import SHIPPED_WEIGHTS, feature_extractor, load_split
 
     train, test = load_split("mnist", root=mnist_root)
     model = feature_extractor(train, seed=0, cache_dir=tmp_path, device="cpu")

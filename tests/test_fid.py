@@ -3,7 +3,7 @@ import pytest
 import torch
 from scipy import linalg
 
-from ganaug.fid import FID, FeatureStats, fid, frechet_distance
+from ganaug.metrics.fid import FID, FeatureStats, fid, frechet_distance
 
 
 def scipy_frechet(mu1, s1, mu2, s2):

@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 import ganaug
-from ganaug.checkpoint import CheckpointError
-from ganaug.classifier import SmallCNN
-from ganaug.filtering import ConfidenceFilter, DiscriminatorFilter, FilterQuotaError, SampleFilter
-from ganaug.models import build_generator, default_spec
-from ganaug.synthetic import SyntheticDataset
+from ganaug.gan.checkpoint import CheckpointError
+from ganaug.classify.classifier import SmallCNN
+from ganaug.synth.filtering import ConfidenceFilter, DiscriminatorFilter, FilterQuotaError, SampleFilter
+from ganaug.gan.models import build_generator, default_spec
+from ganaug.synth.synthetic import SyntheticDataset
 
 from conftest import tiny_config
 
@@ -153,7 +153,7 @@ def test_bad_filter_arguments():
     with pytest.raises(ValueError, match=r"keep_fraction: expected a number in \(0.0, 1.0\]"):
         ConfidenceFilter(PixelClassifier(), threshold=None, keep_fraction=0)
     with pytest.raises(ValueError, match=r"keep_fraction: expected a number in \(0.0, 1.0\]"):
-        DiscriminatorFilter(ganaug.models.build_discriminator(make_gen().spec), keep_fraction=0)
+        DiscriminatorFilter(ganaug.gan.models.build_discriminator(make_gen().spec), keep_fraction=0)
     with pytest.raises(TypeError, match="discriminator: expected a training checkpoint path"):
         DiscriminatorFilter(42)
     with pytest.raises(ValueError, match="filter: expected a prepared filter"):

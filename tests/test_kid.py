@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganaug.kid import KID, kid, mmd2_unbiased
+from ganaug.metrics.kid import KID, kid, mmd2_unbiased
 
 
 def brute_mmd2(x, y):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ganaug.losses import d_loss, g_loss, gradient_penalty
+from ganaug.gan.losses import d_loss, g_loss, gradient_penalty
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganaug.metrics import diversity_ratio, intra_class_diversity
+from ganaug.metrics.diversity import diversity_ratio, intra_class_diversity
 
 
 def test_intra_class_diversity_by_hand():

@@ -4,10 +4,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import ganaug
-from ganaug.mixing import MixedBatchSampler, MixedDataset, concat_datasets
-from ganaug.models import build_generator, default_spec
-from ganaug.synthetic import SyntheticDataset
-from ganaug.transforms import ToGanaugTensor
+from ganaug.synth.mixing import MixedBatchSampler, MixedDataset, concat_datasets
+from ganaug.gan.models import build_generator, default_spec
+from ganaug.synth.synthetic import SyntheticDataset
+from ganaug.data.transforms import ToGanaugTensor
 
 CLASSES = ["a", "b", "c", "d"]
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import ganaug
-from ganaug.models import build_discriminator, build_generator, default_spec
+from ganaug.gan.models import build_discriminator, build_generator, default_spec
 
 CLASSES = [str(i) for i in range(3)]
 

@@ -20,8 +20,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
 from sklearn.utils.estimator_checks import estimator_checks_generator  # noqa: E402
 
-from ganaug.filtering import ConfidenceFilter  # noqa: E402
-from ganaug.oversampling import GANOversampler, default_config  # noqa: E402
+from ganaug.synth.filtering import ConfidenceFilter  # noqa: E402
+from ganaug.synth.oversampling import GANOversampler, default_config  # noqa: E402
 
 from conftest import tiny_config  # noqa: E402
 

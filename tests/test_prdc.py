@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganaug.prdc import DensityCoverage, PrecisionRecall, density_coverage, knn_radii, precision_recall
+from ganaug.metrics.prdc import DensityCoverage, PrecisionRecall, density_coverage, knn_radii, precision_recall
 
 
 def cloud(n, d=4, seed=0, shift=0.0):

@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from ganaug.benchmark import ResultStore
-from ganaug.report import comparisons, markdown, plot, summary, write_report
-from ganaug.stats import paired_test
+from ganaug.bench.benchmark import ResultStore
+from ganaug.bench.report import comparisons, markdown, plot, summary, write_report
+from ganaug.metrics.stats import paired_test
 
 
 def rows():
@@ -74,7 +74,7 @@ def test_errors(tmp_path):
 
 
 def test_share_labels_order_and_baselines():
-    from ganaug.report import baseline_of, order
+    from ganaug.bench.report import baseline_of, order
 
     labels = ["cas", "real+gan+aug@auto", "real+gan+aug@0.5", "real", "real+gan+aug@0.25", "real+aug",
               "pretrain-gan+aug", "real+gan@0.5"]

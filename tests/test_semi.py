@@ -4,8 +4,8 @@ import torch
 from conftest import state_equal, tiny_config
 
 import ganaug
-from ganaug import semi
-from ganaug.datasets import fingerprint
+from ganaug.classify import semi
+from ganaug.data.datasets import fingerprint
 
 # 5 labelled digits per class, the other 1,747 as the pool; small, fast classifiers (no augmentation).
 FAST = dict(threshold=0.9, steps=250, width=16, batch_size=32, augmentation=None, seed=0)
@@ -102,7 +102,7 @@ def test_pool_formats(split, tmp_path):
     from PIL import Image
 
     labelled, pool, _ = split
-    u8 = ganaug.transforms.to_uint8_hwc(pool[:6])  # (6, 8, 8, 1)
+    u8 = ganaug.data.transforms.to_uint8_hwc(pool[:6])  # (6, 8, 8, 1)
     expected = ganaug.load_dataset((u8[..., 0], np.zeros(6, np.int64))).images
     (tmp_path / "a").mkdir()
     for i, img in enumerate(u8):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from ganaug.stats import paired_test, summarize, t_interval
+from ganaug.metrics.stats import paired_test, summarize, t_interval
 
 
 def test_summarize_matches_scipy():

@@ -6,10 +6,10 @@ import torch
 from torch.utils.data import DataLoader
 
 import ganaug
-from ganaug.checkpoint import CheckpointError
-from ganaug.models import build_generator, default_spec
-from ganaug.synthetic import SyntheticDataset
-from ganaug.transforms import to_uint8_hwc
+from ganaug.gan.checkpoint import CheckpointError
+from ganaug.gan.models import build_generator, default_spec
+from ganaug.synth.synthetic import SyntheticDataset
+from ganaug.data.transforms import to_uint8_hwc
 
 CLASSES = ["a", "b", "c", "d"]
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 import ganaug
-from ganaug import losses as losses_module
-from ganaug.checkpoint import safe_load
-from ganaug.metrics import diversity_ratio
-from ganaug.training import TrainConfig, fit
+from ganaug.gan import losses as losses_module
+from ganaug.gan.checkpoint import safe_load
+from ganaug.metrics.diversity import diversity_ratio
+from ganaug.gan.training import TrainConfig, fit
 
 from conftest import state_equal, tiny_config
 
@@ -31,7 +31,7 @@ def test_d_steps_counts_discriminator_updates(tiny):
         calls["d"] += 1
         return real_d_loss(*a, **k)
 
-    import ganaug.training as tr
+    import ganaug.gan.training as tr
     orig = tr.d_loss
     tr.d_loss = counting
     try:
@@ -118,7 +118,7 @@ def test_time_budget_stops(tiny):
 
 
 def test_divergence_keeps_last_good_checkpoint(tiny, tmp_path, monkeypatch):
-    import ganaug.training as tr
+    import ganaug.gan.training as tr
 
     calls = {"n": 0}
     real = tr.g_loss
@@ -174,7 +174,7 @@ def test_bad_config(tiny, kwargs, exc, match):
 
 def test_auxiliary_classifier_loss_trains_d_class_head(digits, tmp_path, monkeypatch):
     """With aux_weight, D's class head learns the real classes and G is scored by it (AC-GAN)."""
-    from ganaug.filtering import load_discriminator
+    from ganaug.synth.filtering import load_discriminator
 
     seen = []
     real_ce = torch.nn.functional.cross_entropy
@@ -195,7 +195,7 @@ def test_auxiliary_classifier_loss_trains_d_class_head(digits, tmp_path, monkeyp
 
 def test_twin_classifier_enters_both_losses(tiny, monkeypatch):
     """TAC-GAN: D's twin head learns G's images; G's loss is adversarial + w * CE(head) - w * CE(twin)."""
-    import ganaug.training as tr
+    import ganaug.gan.training as tr
 
     ces, advs, g_losses = [], [], []
     real_ce, real_g_loss = torch.nn.functional.cross_entropy, tr.g_loss

@@ -9,10 +9,10 @@ from albumentations.pytorch import ToTensorV2
 from PIL import Image
 from torchvision.transforms import v2
 
-from ganaug.datasets import LabelledImages
-from ganaug.models import build_generator, default_spec
-from ganaug.synthetic import SyntheticDataset
-from ganaug.transforms import AlbumentationsAdapter, ToGanaugTensor, to_ganaug_tensor, to_uint8_hwc
+from ganaug.data.datasets import LabelledImages
+from ganaug.gan.models import build_generator, default_spec
+from ganaug.synth.synthetic import SyntheticDataset
+from ganaug.data.transforms import AlbumentationsAdapter, ToGanaugTensor, to_ganaug_tensor, to_uint8_hwc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,7 @@ def test_example_runs_at_tiny_size():
 
 
 def test_augmented_copies(tiny):
-    from ganaug.transforms import AlbumentationsAdapter, augmented_copies
+    from ganaug.data.transforms import AlbumentationsAdapter, augmented_copies
 
     def adapter():
         return AlbumentationsAdapter(A.Compose([A.Affine(rotate=(-30, 30), p=1.0)], seed=3))

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganaug.viz import save_grid
+from ganaug.gan.viz import save_grid
 
 
 def test_grid_layout_and_upscaling(tmp_path):

@@ -19,10 +19,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ._checks import check_float, check_int, fail
-from .checkpoint import CheckpointError, atomic_save, safe_load
+from .._checks import check_float, check_int, fail
+from ..gan.checkpoint import CheckpointError, atomic_save, safe_load
 from .classifier import SmallCNN, predict_proba, train_classifier
-from .datasets import IMAGE_EXTENSIONS, DatasetNotFoundError, LabelledImages, fingerprint, from_arrays, load_dataset
+from ..data.datasets import IMAGE_EXTENSIONS, DatasetNotFoundError, LabelledImages, fingerprint, from_arrays, load_dataset
 
 PSEUDO_LABELS_FORMAT = "ganaug.pseudo_labels"
 PSEUDO_LABELS_FILE = "pseudo_labels.pt"
@@ -115,12 +115,12 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                       stacklevel=2)
 
     def train(data: LabelledImages) -> SmallCNN:
-        from .benchmark import clf_steps_for
+        from ..bench.benchmark import clf_steps_for
 
         transform = augmentation
         if augmentation == "default":  # a fresh seeded pipeline per training: every round is reproducible
-            from .benchmark import digit_augmentation
-            from .transforms import AlbumentationsAdapter
+            from ..bench.benchmark import digit_augmentation
+            from ..data.transforms import AlbumentationsAdapter
 
             transform = AlbumentationsAdapter(digit_augmentation(labelled.image_shape[1], seed))
         if transform is not None:
@@ -240,7 +240,7 @@ def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: i
     per-round counts); a resumed run reads them back instead of re-training the classifiers, so it
     trains on exactly the same images.
     """
-    from ._outdir import check_out_dir
+    from .._outdir import check_out_dir
 
     path = Path(out_dir) / PSEUDO_LABELS_FILE if out_dir is not None else None
     if path is not None:  # refuse a folder that holds another run before pseudo-labelling (and writing) anything

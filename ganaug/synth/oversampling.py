@@ -23,10 +23,10 @@ from sklearn_compat.base import _fit_context
 from sklearn_compat.utils.validation import validate_data
 from imblearn.utils import check_sampling_strategy, check_target_type
 
-from ._checks import check_float, check_int, fail
-from .datasets import from_arrays
+from .._checks import check_float, check_int, fail
+from ..data.datasets import from_arrays
 from .filtering import ConfidenceFilter, SampleFilter
-from .training import TrainConfig, fit
+from ..gan.training import TrainConfig, fit
 
 MIN_SIDE, MAX_SIDE = 8, 64  # image sides ganaug's GANs are built for
 

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_choice, check_float, check_int, fail
-from ._progress import bar as tqdm_bar
-from .checkpoint import default_device
-from .datasets import LabelledImages
+from .._checks import check_choice, check_float, check_int, fail
+from .._progress import bar as tqdm_bar
+from ..gan.checkpoint import default_device
+from ..data.datasets import LabelledImages
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice
+from .._checks import check_choice
 
 LOSSES = ("minimax", "non-saturating", "hinge", "wgan-gp")
 

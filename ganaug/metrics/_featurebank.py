@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_int, fail
+from .._checks import check_int, fail
 
 
 def as_features(arg: str, x: Any, min_rows: int = 1, dim: int | None = None, fix: str = "") -> torch.Tensor:

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._blocks import run_in_blocks
-from ._checks import check_float, fail
+from .._blocks import run_in_blocks
+from .._checks import check_float, fail
 
 
 class FilterQuotaError(ValueError):
@@ -81,7 +81,7 @@ class ConfidenceFilter(SampleFilter):
             if real is None:
                 fail("classifier", "a trained classifier, or real= data to train one on", None,
                      "Pass ConfidenceFilter(my_model) or ConfidenceFilter(real=train_data).")
-            from .classifier import train_classifier
+            from ..classify.classifier import train_classifier
 
             classifier = train_classifier(real, epochs=epochs, seed=seed, width=width, device="cpu")
         elif not isinstance(classifier, nn.Module):
@@ -169,6 +169,6 @@ class DiscriminatorFilter(SampleFilter):
 
 def load_discriminator(path) -> tuple[nn.Module, dict]:
     """Rebuild the discriminator of a training checkpoint; returns ``(D in eval mode on CPU, spec)``."""
-    from .checkpoint import load_discriminator as load
+    from ..gan.checkpoint import load_discriminator as load
 
     return load(path)

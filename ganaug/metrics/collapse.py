@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 
-from ._checks import check_float, check_int, fail
+from .._checks import check_float, check_int, fail
 from ._featurebank import row_chunk
-from .datasets import LabelledImages
-from .metrics import intra_class_diversity
+from ..data.datasets import LabelledImages
+from .diversity import intra_class_diversity
 
 
 def _rows(arg: str, x: Any, dim: int | None = None) -> torch.Tensor:

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from ._blocks import run_in_blocks
-from ._checks import check_choice, check_int, fail
+from .._blocks import run_in_blocks
+from .._checks import check_choice, check_int, fail
 
 ARCHS = ("mlp", "dcgan")
 

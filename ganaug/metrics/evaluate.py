@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_float, check_int, fail
+from .._checks import check_float, check_int, fail
 from ._featurebank import FeatureBank
 from .cas import check_generator, classification_accuracy_score, real_data_accuracy
-from .classifier import accuracy
+from ..classify.classifier import accuracy
 from .collapse import mode_collapse_report
-from .datasets import LabelledImages, stratified_subset
+from ..data.datasets import LabelledImages, stratified_subset
 from .features import extract_features, feature_extractor
 from .fid import FeatureStats, frechet_distance
 from .kid import kid

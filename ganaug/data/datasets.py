@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._checks import check_float, check_int, did_you_mean, fail
+from .._checks import check_float, check_int, did_you_mean, fail
 
 NAMED_DATASETS = ("digits", "mnist", "fashion-mnist")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -19,17 +19,17 @@ from typing import Any
 
 import torch
 
-from ._checks import check_int, fail
-from .checkpoint import VERSION, CheckpointError, atomic_save, default_device, safe_load
-from .classifier import SmallCNN, train_classifier
-from .datasets import LabelledImages, fingerprint, load_dataset, train_val_split  # noqa: F401 (fingerprint re-exported)
+from .._checks import check_int, fail
+from ..gan.checkpoint import VERSION, CheckpointError, atomic_save, default_device, safe_load
+from ..classify.classifier import SmallCNN, train_classifier
+from ..data.datasets import LabelledImages, fingerprint, load_dataset, train_val_split  # noqa: F401 (fingerprint re-exported)
 
 FORMAT = "ganaug.feature_extractor"
 OFFICIAL_SPLITS = ("mnist", "fashion-mnist")
 TEST_FRACTION = 0.3
 
 
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights"
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
 def default_cache_dir() -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import fail
+from .._checks import fail
 
 
 def intra_class_diversity(images: torch.Tensor, labels: torch.Tensor, num_classes: int,

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ._checks import check_int
+from .._checks import check_int
 from ._featurebank import PairedFeatures, as_features, row_chunk
 
 

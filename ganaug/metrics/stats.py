@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import check_float, fail
+from .._checks import check_float, fail
 
 
 def _values(name: str, values: Sequence[float], minimum: int = 1) -> np.ndarray:

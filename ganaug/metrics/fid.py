@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import fail
+from .._checks import fail
 from ._featurebank import as_features
 
 

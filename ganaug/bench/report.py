@@ -5,9 +5,9 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._checks import check_choice, fail
+from .._checks import check_choice, fail
 from .benchmark import METHODS, ResultStore, base_method, gan_kind, select_rows
-from .stats import paired_test, summarize
+from ..metrics.stats import paired_test, summarize
 
 METRICS = ("accuracy", "balanced_accuracy")
 

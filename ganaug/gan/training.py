@@ -13,14 +13,14 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_device, check_float, check_int, fail
+from .._checks import check_choice, check_device, check_float, check_int, fail
 from ._distributed import Dist, rank_seed, setup
-from ._outdir import RunLock, check_out_dir, clean_temps, clear_run
-from ._progress import bar as tqdm_bar
+from .._outdir import RunLock, check_out_dir, clean_temps, clear_run
+from .._progress import bar as tqdm_bar
 from .augment import diff_augment, parse_policy
 from .checkpoint import (MAX_PARAMS, SPEC_LIMITS, CheckpointError, DiskFullError, check_finite, count_parameters,
                          discriminator_for, load_training_checkpoint, save_training_checkpoint)
-from .datasets import LabelledImages, fingerprint, load_dataset
+from ..data.datasets import LabelledImages, fingerprint, load_dataset
 from .losses import LOSSES, d_loss, g_loss, gradient_penalty
 from .models import ARCHS, ConditionalGenerator, build_generator, default_spec
 
@@ -182,7 +182,7 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
     cfg = (config or TrainConfig()).validate()
     data = data if isinstance(data, LabelledImages) else load_dataset(data)
     if unlabelled is not None:  # few labels + a pool: the GAN trains on labelled + confident pseudo-labels
-        from .semi import fit_data
+        from ..classify.semi import fit_data
 
         data = fit_data(data, unlabelled, pseudo_label_kwargs, cfg.seed, cfg.device, out_dir, resume, overwrite,
                         progress)

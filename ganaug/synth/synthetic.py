@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-from ._blocks import BLOCK, run_in_blocks
-from ._checks import check_choice, check_float, check_int, fail
-from ._threads import ThreadChooser, in_thread_scope
+from .._blocks import BLOCK, run_in_blocks
+from .._checks import check_choice, check_float, check_int, fail
+from .._threads import ThreadChooser, in_thread_scope
 from .filtering import FilterQuotaError, SampleFilter
-from .models import ConditionalGenerator
-from .transforms import OUTPUT_FORMATS, convert_images
+from ..gan.models import ConditionalGenerator
+from ..data.transforms import OUTPUT_FORMATS, convert_images
 
 MAX_SIZE = 2**31 - 1  # keeps (i * multiplier) of the class layout inside int64
 # A filtered dataset is refused when more than this many of its items are expected to exhaust max_tries.
@@ -320,7 +320,7 @@ class SyntheticDataset(Dataset):
 # ---- helpers
 def _private_generator(generator: Any, device: torch.device) -> ConditionalGenerator:
     if isinstance(generator, (str, os.PathLike)):
-        from .checkpoint import load_generator
+        from ..gan.checkpoint import load_generator
 
         generator = load_generator(generator, device="cpu")  # CheckpointError explains a bad file
     elif not isinstance(generator, ConditionalGenerator):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._checks import fail
+from .._checks import fail
 from .checkpoint import default_device
 
 _GROUPS = itertools.count()  # process groups created by fit in this process

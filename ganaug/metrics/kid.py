@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_float, check_int
+from .._checks import check_float, check_int
 from ._featurebank import PairedFeatures, as_features
 
 _FEW = "KID needs at least 2 samples per set (in practice a few hundred or more)."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import fail
+from .._checks import fail
 
 POLICIES = ("translation", "cutout")
 

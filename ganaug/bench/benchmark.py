@@ -22,11 +22,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_float, check_int, fail
-from ._progress import bar as tqdm_bar
-from .checkpoint import default_device, load_generator
-from .classifier import train_classifier
-from .datasets import LabelledImages, stratified_subset, train_val_split
+from .._checks import check_choice, check_float, check_int, fail
+from .._progress import bar as tqdm_bar
+from ..gan.checkpoint import default_device, load_generator
+from ..classify.classifier import train_classifier
+from ..data.datasets import LabelledImages, stratified_subset, train_val_split
 
 # Method names, in table order (see docs/results/downstream.md for what each one does):
 #   real, real+aug                      no GAN: the labelled subset, without / with classical augmentation
@@ -179,7 +179,7 @@ class BenchmarkConfig:
 
     def train_config(self, n_real: int, seed: int, device: str) -> Any:
         """The TrainConfig of a cell's GAN on ``n_real`` images."""
-        from .training import TrainConfig
+        from ..gan.training import TrainConfig
 
         return TrainConfig(arch=self.gan_arch, width=self.gan_width, z_dim=self.gan_z_dim, lr_g=self.gan_lr,
                            lr_d=self.gan_lr, aux_weight=self.gan_aux_weight, aux_twin=self.gan_aux_twin,
@@ -282,7 +282,7 @@ def load_benchmark_data(cfg: BenchmarkConfig) -> tuple[LabelledImages, LabelledI
     seed), so no labelled subset ever contains one of them. ``eval_split="val"`` evaluates on a further
     held-out 1/6 of the training split and never loads the test set.
     """
-    from .features import load_split
+    from ..metrics.features import load_split
 
     train, test = load_split(cfg.dataset, root=cfg.root, download=cfg.download, seed=0)
     if cfg.eval_split == "val":
@@ -346,7 +346,7 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
                 try:
                     row.update(cell.run(lab), status="ok")
                 except Exception as err:  # noqa: BLE001 - a failed run is recorded, the grid goes on
-                    from .filtering import FilterQuotaError
+                    from ..synth.filtering import FilterQuotaError
 
                     if not isinstance(err, FilterQuotaError):
                         raise
@@ -475,7 +475,7 @@ class _Cell:
     def score(self, model) -> dict[str, Any]:
         from sklearn.metrics import balanced_accuracy_score  # mean recall over the classes in target
 
-        from .classifier import predict_proba
+        from ..classify.classifier import predict_proba
 
         pred = predict_proba(model, self.evaluation.images).argmax(dim=1)
         target = self.evaluation.targets
@@ -498,7 +498,7 @@ class _Cell:
         return self._models[name]
 
     def _augmentation(self):
-        from .transforms import AlbumentationsAdapter
+        from ..data.transforms import AlbumentationsAdapter
 
         return AlbumentationsAdapter(digit_augmentation(self.subset.image_shape[1], self.seed))
 
@@ -511,14 +511,14 @@ class _Cell:
         return max(64.0, 1.25 * (n_items + 256) * per_item / 2**20)
 
     def _synthetic(self, kind: str, n: int, **kw):
-        from .synthetic import SyntheticDataset
+        from ..synth.synthetic import SyntheticDataset
 
         return SyntheticDataset(self.generator(kind), size=max(n, 1), seed=self.seed,
                                 class_weights=[1.0] * self.subset.num_classes, cache_mb=self._cache_mb(n), **kw)
 
     def _mixed(self, method: str, share: float):
-        from .filtering import ConfidenceFilter
-        from .mixing import MixedDataset
+        from ..synth.filtering import ConfidenceFilter
+        from ..synth.mixing import MixedDataset
 
         n_synth = round(len(self.subset) * share / (1.0 - share))
         kind = gan_kind(method)
@@ -555,12 +555,12 @@ class _Cell:
     def generator(self, kind: str = "gan"):
         if self._gens.get(kind) is not None:
             return self._gens[kind]
-        from .training import fit
+        from ..gan.training import fit
 
         cfg = self.cfg
         data = self.subset
         if kind == "augan":  # the same augmentation as the classifier's, in the GAN's data path
-            from .transforms import augmented_copies
+            from ..data.transforms import augmented_copies
 
             data = augmented_copies(self.subset, self._augmentation(), cfg.gan_aug_copies)
         gan_dir = self.gan_dir / kind if self.gan_dir is not None else None

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from ._checks import check_choice, check_float, check_int, fail
-from .classifier import LR_SCHEDULES, predict_proba, train_classifier
-from .datasets import LabelledImages
+from .._checks import check_choice, check_float, check_int, fail
+from ..classify.classifier import LR_SCHEDULES, predict_proba, train_classifier
+from ..data.datasets import LabelledImages
 
 
 def check_generator(generator: Any, data: LabelledImages, arg: str = "test_data") -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_int, fail
+from .._checks import check_int, fail
 
 OUTPUT_FORMATS = ("tensor", "numpy", "pil")
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ._checks import check_float, check_int, fail
+from .._checks import check_float, check_int, fail
 from .synthetic import SyntheticDataset, check_same_classes, dataset_targets
 
 
@@ -134,7 +134,7 @@ class MixedDataset(Dataset):
         if synth_pos:
             x = torch.stack([out[p][0] for p in synth_pos])  # (S, C, H, W)
             y = torch.tensor([int(out[p][1]) for p in synth_pos])  # (S,)
-            from .classifier import predict_proba
+            from ..classify.classifier import predict_proba
 
             probs = predict_proba(self.teacher, x)  # (S, K), teacher in eval mode
             if probs.shape[1] != k:

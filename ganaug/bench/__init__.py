@@ -1,0 +1,1 @@
+"""Benchmarks: methods compared on downstream accuracy, results store and reports."""

@@ -1,0 +1,1 @@
+"""Datasets, transforms and splits: the labelled images everything else starts from."""

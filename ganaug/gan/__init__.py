@@ -1,0 +1,1 @@
+"""The conditional GAN: networks, losses, augmentation, training and its checkpoint files."""

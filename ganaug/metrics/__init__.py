@@ -1,0 +1,1 @@
+"""Sample-quality and usefulness metrics of a generator."""
