@@ -432,7 +432,7 @@ def _sample(args) -> int:
     if out.suffix.lower() == ".png":
         save_grid(images, out, nrow=nrow)
     else:
-        from .gan.checkpoint import atomic_save
+        from ._files import atomic_save
 
         arrays = {"images": images.numpy(), "labels": y.numpy(), "classes": np.array(gen.classes)}
         atomic_save(arrays, out, write=lambda d, f: np.savez_compressed(f, **d))  # no half-written file

@@ -40,6 +40,7 @@ def _torchrun(*args, timeout=120):
 
 def _record_writes(log):
     # Wrap every file writer fit uses, so each rank lists the files it wrote.
+    import ganaug._files as files
     import ganaug.gan.checkpoint as checkpoint
     import ganaug.gan.viz as viz
 
@@ -52,7 +53,8 @@ def _record_writes(log):
 
         setattr(module, name, wrapper)
 
-    recording(checkpoint, "atomic_save")  # checkpoint.pt and generator.pt
+    recording(checkpoint, "atomic_save")  # checkpoint.pt
+    recording(files, "atomic_save")  # generator.pt (gen.save)
     recording(viz, "save_grid")  # sample grids
 
 

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_float, check_int, fail
+from .._device import default_device
 from .._progress import bar as tqdm_bar
-from ..gan.checkpoint import default_device, load_generator
+from ..gan.checkpoint import load_generator
 from ..classify.classifier import train_classifier
 from ..data.datasets import LabelledImages, stratified_subset, train_val_split
 

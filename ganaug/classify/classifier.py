@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 
 from .._checks import check_choice, check_float, check_int, fail
 from .._progress import bar as tqdm_bar
-from ..gan.checkpoint import default_device
+from .._device import default_device
 from ..data.datasets import LabelledImages
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .._checks import check_float, check_int, fail
-from ..gan.checkpoint import CheckpointError, atomic_save, safe_load
+from .._files import CheckpointError, atomic_save, safe_load
 from .classifier import SmallCNN, predict_proba, train_classifier
 from ..data.datasets import IMAGE_EXTENSIONS, DatasetNotFoundError, LabelledImages, fingerprint, from_arrays, load_dataset
 

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 from .._checks import fail
-from .checkpoint import default_device
+from .._device import default_device
 
 _GROUPS = itertools.count()  # process groups created by fit in this process
 

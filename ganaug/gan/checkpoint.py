@@ -1,134 +1,43 @@
-"""Atomic, safe-to-load files: generators and full training checkpoints (this module owns both formats).
+"""Generator files and full training checkpoints: reading both, and the training-checkpoint format.
 
-Everything is stored as tensors, numbers and JSON strings, so ``torch.load(weights_only=True)`` can
-read it without unpickling arbitrary objects from an untrusted file. Before anything is allocated a
-file is checked against documented limits: the zip archive (entry count, uncompressed size), then the
-JSON spec (sizes within ``SPEC_LIMITS``, parameter count from a shape-only build on the ``meta``
-device), then every tensor's name and shape; weights must be finite, on save and on load.
+A generator file (format ``ganaug.generator``) is one network record written by
+``ConditionalGenerator.save`` (``_files.save_weights``: spec + weights). A training checkpoint (format
+``ganaug.checkpoint``: G, D, G_ema, both optimizers, RNG states, history) is written and read only here.
+
+Files use the safe container of ``ganaug/_files.py`` (tensors, numbers and JSON strings, loaded with
+``torch.load(weights_only=True)`` after the archive checks). Before a network is allocated its file
+is checked against documented limits: the JSON spec (sizes within ``SPEC_LIMITS``, parameter count from
+a shape-only build on the ``meta`` device), then every tensor's name and shape; weights must be finite,
+on save and on load. The discriminator of a run is built by one rule, :func:`discriminator_for`.
 """
 from __future__ import annotations
 
-import errno
 import json
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 
-GENERATOR_FORMAT = "ganaug.generator"
-CHECKPOINT_FORMAT = "ganaug.checkpoint"
-VERSION = 1
+from .._device import default_device
+from .._files import (MAX_ENTRIES, MAX_FILE_BYTES, VERSION, CheckpointError, DiskFullError,  # noqa: F401 (re-exported)
+                      _reason, atomic_save, check_finite)
+from .._files import safe_load as _safe_load
+from .models import ARCHS, GENERATOR_FORMAT, build_discriminator, build_generator
 
-# Limits a file must respect before anything is built from it (docs/robustness.md lists them).
-MAX_FILE_BYTES = 2 << 30  # uncompressed size of all archive entries
-MAX_ENTRIES = 10_000  # archive entries (a checkpoint has a few hundred)
+CHECKPOINT_FORMAT = "ganaug.checkpoint"
+
+# Limits a network must respect before it is built (docs/robustness.md lists them).
 MAX_PARAMS = 250_000_000  # parameters of one network (1 GB of float32)
 SPEC_LIMITS = {"z_dim": 4096, "width": 1024, "embed_dim": 4096, "classes": 10_000, "side": (8, 64)}
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, corrupt, or not a ganaug file."""
-
-
-class DiskFullError(OSError):
-    """The disk filled up while writing a file; the previous version of the file is unchanged."""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_save(obj: Any, path, write: Any = None) -> Path:
-    """``torch.save`` to a temp file in the same folder, fsync, then rename over ``path``.
-
-    ``write(obj, file)`` replaces ``torch.save`` for other formats (e.g. ``numpy.savez_compressed``).
-
-    The file gets the permissions of a plain ``open()`` (0666 minus the umask). A full disk raises
-    :class:`DiskFullError` and leaves any previous file at ``path`` untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files
-        with os.fdopen(fd, "wb") as f:
-            (write or torch.save)(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            full = DiskFullError(f"no space left on the device while writing {str(path)!r}; the previous "
-                                 "file there (if any) is unchanged. Free disk space and run again.")
-            full.errno = err.errno
-            raise full from None
-        raise
-    return path
-
-
-def _check_archive(path: Path) -> None:
-    # torch.save writes a zip of stored (uncompressed) entries; a file that inflates to much more than
-    # its own size, or has absurdly many entries, is refused before torch reads a byte of it.
-    size = path.stat().st_size
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise CheckpointError(f"checkpoint: {str(path)!r} is not a readable ganaug file (not a zip archive: "
-                              f"{_reason(err)}). It may be truncated or come from another program; re-create it."
-                              ) from None
-    total = sum(i.file_size for i in infos)
-    if len(infos) > MAX_ENTRIES or total > MAX_FILE_BYTES or total > 2 * size + (1 << 20):
-        raise CheckpointError(f"checkpoint: {str(path)!r} is refused: {len(infos):,} archive entries inflating to "
-                              f"{total:,} bytes from a {size:,}-byte file (limits: {MAX_ENTRIES:,} entries, "
-                              f"{MAX_FILE_BYTES:,} bytes, no compression). Use a file written by ganaug.")
-
-
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text[:120] if text else type(err).__name__
-
-
 def safe_load(path, expected: tuple[str, ...] = (GENERATOR_FORMAT, CHECKPOINT_FORMAT)) -> dict:
-    """Load a ganaug file with ``weights_only=True`` (after the archive checks) and check its format tag."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint: no file at {str(path)!r}. Pass the path of a file written by "
-                              "gen.save(...) or by training (OUT/checkpoint.pt).")
-    _check_archive(path)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, random bytes, a pickle with foreign classes, ...
-        raise CheckpointError(f"checkpoint: {str(path)!r} is not a readable ganaug file ({_reason(err)}). It may "
-                              "be truncated or come from another program; re-create it.") from None
-    if not isinstance(obj, dict) or obj.get("format") not in expected:
-        got = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
-        raise CheckpointError(f"checkpoint: expected a file of format {' or '.join(expected)}, got "
-                              f"{got!r} in {str(path)!r}. Pass a file written by ganaug.")
-    if obj.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint: expected format version {VERSION}, got {obj.get('version')!r} "
-                              f"in {str(path)!r}. Re-create it with this ganaug version.")
-    return obj
-
-
-def check_finite(state: Mapping[str, Any], what: str) -> None:
-    """Refuse NaN/inf weights (raises FloatingPointError): used before every save."""
-    for key, value in state.items():
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
-            raise FloatingPointError(f"{what}: parameter {key!r} is NaN/inf; refusing to write it to disk.")
+    """Load a generator file or training checkpoint (``weights_only=True``, archive and format checks)."""
+    return _safe_load(path, expected)
 
 
 def check_spec(spec: Any, path: Any = "spec") -> dict:
     """The generator/discriminator description of a file, checked against ``SPEC_LIMITS``."""
-    from .models import ARCHS
-
     def bad(what: str):
         raise CheckpointError(f"checkpoint: {str(path)!r} has an invalid network spec ({what}). Limits: "
                               f"{SPEC_LIMITS}. Use a file written by ganaug.")
@@ -190,20 +99,11 @@ def _checked_build(build, state: Any, what: str, path) -> torch.nn.Module:
 
 def discriminator_for(spec: dict, config: Mapping[str, Any]):
     """The discriminator of a training run: the one rule from spec and TrainConfig fields to D."""
-    from .models import build_discriminator
-
     spectral = config.get("spectral_norm")
     spectral = spectral if spectral is not None else config.get("loss") != "wgan-gp"
     aux = float(config.get("aux_weight", 0.0)) > 0
     return build_discriminator(spec, spectral, int(config.get("minibatch_std", 0)), aux,
                                bool(config.get("aux_twin", False)))
-
-
-def save_generator(gen, path) -> Path:
-    state = {k: v.detach().cpu() for k, v in gen.state_dict().items()}
-    check_finite(state, "generator")
-    return atomic_save({"format": GENERATOR_FORMAT, "version": VERSION, "spec": json.dumps(gen.spec),
-                        "state_dict": state}, path)
 
 
 def save_training_checkpoint(path, *, config_json: str, spec: dict, data_id: str, step: int, nets: dict,
@@ -223,8 +123,6 @@ def load_training_checkpoint(path) -> dict:
     """A training checkpoint with its spec checked, ``config`` parsed to a dict and G, D, G_ema checked
     against the spec and for NaN/inf (shapes on the meta device, before any network is built)."""
     obj = safe_load(path, expected=(CHECKPOINT_FORMAT,))
-    from .models import build_generator
-
     spec = check_spec(obj.get("spec"), path)
     try:
         config = json.loads(obj["config"])
@@ -244,8 +142,6 @@ def load_generator(path, device: str | torch.device | None = None):
 
     ``device``: ``None`` picks cuda when available, else cpu.
     """
-    from .models import build_generator
-
     obj = safe_load(path)
     spec = check_spec(obj.get("spec"), path)
     state = obj.get("state_dict") if obj["format"] == GENERATOR_FORMAT else obj.get("G_ema")
@@ -267,6 +163,3 @@ def load_discriminator(path) -> tuple[torch.nn.Module, dict]:
     d = _checked_build(lambda: discriminator_for(spec, config), obj.get("D"), "discriminator", path)
     return d.eval(), spec
 
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

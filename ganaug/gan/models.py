@@ -16,8 +16,10 @@ from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from .._blocks import run_in_blocks
 from .._checks import check_choice, check_int, fail
+from .._files import save_weights
 
 ARCHS = ("mlp", "dcgan")
+GENERATOR_FORMAT = "ganaug.generator"  # the file of gen.save; gan/checkpoint.py reads it back
 
 
 class ConditionalGenerator(nn.Module):
@@ -96,9 +98,7 @@ class ConditionalGenerator(nn.Module):
 
     def save(self, path) -> None:
         """Write the generator (weights + JSON spec) atomically; reload with ``ganaug.load_generator``."""
-        from .checkpoint import save_generator
-
-        save_generator(self, path)
+        save_weights(path, GENERATOR_FORMAT, self.spec, self.state_dict(), "generator")
 
     def extra_repr(self) -> str:
         return f"arch={self.spec['arch']!r}, image_shape={self.image_shape}, classes={self.num_classes}"

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 
 from .._checks import check_int, fail
-from ..gan.checkpoint import VERSION, CheckpointError, atomic_save, default_device, safe_load
+from .._device import default_device
+from .._files import VERSION, CheckpointError, atomic_save, safe_load
 from ..classify.classifier import SmallCNN, train_classifier
 from ..data.datasets import LabelledImages, fingerprint, load_dataset, train_val_split  # noqa: F401 (fingerprint re-exported)
 
