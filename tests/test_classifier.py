@@ -154,3 +154,10 @@ def test_init_continues_training_a_given_model(tiny):
         train_classifier(tiny, steps=1, init=SmallCNN(1, 3, width=2))
     with pytest.raises(ValueError, match="init: expected a SmallCNN"):
         train_classifier(tiny, steps=1, init=torch.nn.Linear(2, 2))
+
+
+def test_clf_steps_for_is_40_epochs_within_3000_and_12000_batches():
+    from ganaug.classify.classifier import clf_steps_for
+
+    assert clf_steps_for(100) == 3000 and clf_steps_for(5000) == 3125 and clf_steps_for(59_000) == 12_000
+    assert clf_steps_for(5000, batch_size=32) == 6250

@@ -12,7 +12,7 @@ from torchvision.transforms import v2
 from ganaug.data.datasets import LabelledImages
 from ganaug.gan.models import build_generator, default_spec
 from ganaug.synth.synthetic import SyntheticDataset
-from ganaug.data.transforms import AlbumentationsAdapter, ToGanaugTensor, to_ganaug_tensor, to_uint8_hwc
+from ganaug.data.transforms import AlbumentationsAdapter, ToGanaugTensor, digit_augmentation, to_ganaug_tensor, to_uint8_hwc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +118,10 @@ def test_augmented_copies(tiny):
         augmented_copies(tiny, adapter(), -1)
     with pytest.raises(ValueError, match=r"transform: expected float images shaped \(1, 8, 8\)"):
         augmented_copies(tiny, lambda x: x[:, :4], 1)
+
+
+def test_digit_augmentation_keeps_shape_and_range():
+    aug = digit_augmentation(28, seed=0)
+    img = (torch.rand(28, 28, 1) * 255).to(torch.uint8).numpy()
+    out = aug(image=img)["image"]
+    assert out.shape == img.shape and out.dtype == img.dtype

@@ -26,8 +26,9 @@ from .._checks import check_choice, check_float, check_int, fail
 from .._device import default_device
 from .._progress import bar as tqdm_bar
 from ..gan.checkpoint import load_generator
-from ..classify.classifier import train_classifier
+from ..classify.classifier import clf_steps_for, train_classifier
 from ..data.datasets import LabelledImages, stratified_subset, train_val_split
+from ..data.transforms import digit_augmentation
 
 # Method names, in table order (see docs/results/downstream.md for what each one does):
 #   real, real+aug                      no GAN: the labelled subset, without / with classical augmentation
@@ -67,11 +68,6 @@ def method_label(method: str, share: float | str | None = None) -> str:
 def base_method(label: str) -> str:
     """``"real+gan+aug@0.25"`` -> ``"real+gan+aug"``."""
     return label.split("@", 1)[0]
-
-
-def clf_steps_for(n_real: int, batch_size: int = 64) -> int:
-    """The classifier schedule sized for ``n_real`` labelled images: 40 epochs, 3,000 to 12,000 batches."""
-    return max(3000, min(12_000, -(-40 * n_real // batch_size)))
 
 
 def gan_steps_for(n_real: int) -> int:
@@ -199,23 +195,6 @@ def quick_config(**overrides) -> BenchmarkConfig:
                 gan_aug_copies=4, clf_steps=300, clf_width=8, shares=(0.5,),
                 methods=("real", "real+aug", "real+gan", "real+gan+aug", "cas"))
     return BenchmarkConfig(**{**base, **overrides})
-
-
-def digit_augmentation(image_size: int, seed: int = 0):
-    """The classical augmentation for digits: small affine jitter plus elastic distortion.
-
-    ``Affine``: rotation +-12 deg, shear +-8 deg, scale 0.9-1.1, translation +-8%, p=0.9; then
-    ``ElasticTransform`` (Simard et al. 2003: alpha 34, sigma 4 for 28 px, scaled with the image size),
-    p=0.5; constant black border. No flips (they change digit identity).
-    """
-    import albumentations as A
-
-    k = image_size / 28.0
-    return A.Compose([
-        A.Affine(rotate=(-12, 12), shear=(-8, 8), scale=(0.9, 1.1), translate_percent=(-0.08, 0.08),
-                 border_mode=0, fill=0, p=0.9),
-        A.ElasticTransform(alpha=34 * k, sigma=4 * k, border_mode=0, fill=0, p=0.5),
-    ], seed=seed)
 
 
 class ResultStore:

@@ -21,8 +21,10 @@ import torch
 
 from .._checks import check_float, check_int, fail
 from .._files import CheckpointError, atomic_save, safe_load
-from .classifier import SmallCNN, predict_proba, train_classifier
-from ..data.datasets import IMAGE_EXTENSIONS, DatasetNotFoundError, LabelledImages, fingerprint, from_arrays, load_dataset
+from ..data.datasets import (IMAGE_EXTENSIONS, DatasetNotFoundError, LabelledImages, fingerprint, from_arrays,
+                             load_dataset)
+from ..data.transforms import AlbumentationsAdapter, digit_augmentation
+from .classifier import SmallCNN, clf_steps_for, predict_proba, train_classifier
 
 PSEUDO_LABELS_FORMAT = "ganaug.pseudo_labels"
 PSEUDO_LABELS_FILE = "pseudo_labels.pt"
@@ -115,13 +117,8 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                       stacklevel=2)
 
     def train(data: LabelledImages) -> SmallCNN:
-        from ..bench.benchmark import clf_steps_for
-
         transform = augmentation
         if augmentation == "default":  # a fresh seeded pipeline per training: every round is reproducible
-            from ..bench.benchmark import digit_augmentation
-            from ..data.transforms import AlbumentationsAdapter
-
             transform = AlbumentationsAdapter(digit_augmentation(labelled.image_shape[1], seed))
         if transform is not None:
             data = LabelledImages(data.images, data.targets, data.classes, transform=transform, name=data.name)

@@ -171,3 +171,20 @@ def augmented_copies(data: Any, transform: Any, copies: int) -> Any:
                  "(AlbumentationsAdapter(..., to_tensor=True) without ToTensorV2).")
         images.append(out.clamp(-1, 1))
     return LabelledImages(torch.cat(images), data.targets.repeat(copies + 1), data.classes, name=data.name)
+
+
+def digit_augmentation(image_size: int, seed: int = 0):
+    """The classical augmentation for digits: small affine jitter plus elastic distortion.
+
+    ``Affine``: rotation +-12 deg, shear +-8 deg, scale 0.9-1.1, translation +-8%, p=0.9; then
+    ``ElasticTransform`` (Simard et al. 2003: alpha 34, sigma 4 for 28 px, scaled with the image size),
+    p=0.5; constant black border. No flips (they change digit identity).
+    """
+    import albumentations as A
+
+    k = image_size / 28.0
+    return A.Compose([
+        A.Affine(rotate=(-12, 12), shear=(-8, 8), scale=(0.9, 1.1), translate_percent=(-0.08, 0.08),
+                 border_mode=0, fill=0, p=0.9),
+        A.ElasticTransform(alpha=34 * k, sigma=4 * k, border_mode=0, fill=0, p=0.5),
+    ], seed=seed)
