@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int, fail
+from .datasets import LabelledImages
 
 OUTPUT_FORMATS = ("tensor", "numpy", "pil")
 
@@ -154,8 +155,6 @@ def augmented_copies(data: Any, transform: Any, copies: int) -> Any:
     are ``originals`` then copy 1 of every image, copy 2, ...; a seeded ``transform`` gives the same
     copies every time. ``transform`` must return ganaug tensors (C, H, W) in [-1, 1].
     """
-    from .datasets import LabelledImages
-
     if not isinstance(data, LabelledImages):
         fail("data", "a LabelledImages", type(data).__name__, "Load it with ganaug.load_dataset(...).", TypeError)
     if not callable(transform):

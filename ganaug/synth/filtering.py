@@ -16,6 +16,8 @@ from torch import nn
 
 from .._blocks import run_in_blocks
 from .._checks import check_float, fail
+from ..classify.classifier import train_classifier
+from ..gan.checkpoint import load_discriminator
 
 
 class FilterQuotaError(ValueError):
@@ -81,8 +83,6 @@ class ConfidenceFilter(SampleFilter):
             if real is None:
                 fail("classifier", "a trained classifier, or real= data to train one on", None,
                      "Pass ConfidenceFilter(my_model) or ConfidenceFilter(real=train_data).")
-            from ..classify.classifier import train_classifier
-
             classifier = train_classifier(real, epochs=epochs, seed=seed, width=width, device="cpu")
         elif not isinstance(classifier, nn.Module):
             fail("classifier", "a torch.nn.Module returning logits (B, K)", type(classifier).__name__,
@@ -166,9 +166,3 @@ class DiscriminatorFilter(SampleFilter):
         cut = f"threshold={self.threshold}" if self.threshold is not None else f"keep_fraction={self.keep_fraction}"
         return f"DiscriminatorFilter({cut})"
 
-
-def load_discriminator(path) -> tuple[nn.Module, dict]:
-    """Rebuild the discriminator of a training checkpoint; returns ``(D in eval mode on CPU, spec)``."""
-    from ..gan.checkpoint import load_discriminator as load
-
-    return load(path)

@@ -14,7 +14,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .._checks import check_float, check_int, fail
-from .synthetic import SyntheticDataset, check_same_classes, dataset_targets
+from ..classify.classifier import predict_proba
+from ..data.targets import check_same_classes, dataset_targets
+from .synthetic import SyntheticDataset
 
 
 class MixedDataset(Dataset):
@@ -134,8 +136,6 @@ class MixedDataset(Dataset):
         if synth_pos:
             x = torch.stack([out[p][0] for p in synth_pos])  # (S, C, H, W)
             y = torch.tensor([int(out[p][1]) for p in synth_pos])  # (S,)
-            from ..classify.classifier import predict_proba
-
             probs = predict_proba(self.teacher, x)  # (S, K), teacher in eval mode
             if probs.shape[1] != k:
                 fail("teacher", f"a classifier with {k} outputs (one per class)", probs.shape[1],

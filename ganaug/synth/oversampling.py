@@ -25,8 +25,9 @@ from imblearn.utils import check_sampling_strategy, check_target_type
 
 from .._checks import check_float, check_int, fail
 from ..data.datasets import from_arrays
-from .filtering import ConfidenceFilter, SampleFilter
 from ..gan.training import TrainConfig, fit
+from .filtering import ConfidenceFilter, SampleFilter
+from .synthetic import SyntheticDataset
 
 MIN_SIDE, MAX_SIDE = 8, 64  # image sides ganaug's GANs are built for
 
@@ -267,8 +268,6 @@ class GANOversampler(BaseOverSampler):
             labels = np.repeat(codes, counts)
             images, _ = self.generator_.sample(len(labels), labels=labels, seed=seed)
             return images.numpy()
-        from .synthetic import SyntheticDataset
-
         qf = self.quality_filter
         if isinstance(qf, bool):
             fail("quality_filter", "None, a threshold in [0, 1] or a SampleFilter", qf,

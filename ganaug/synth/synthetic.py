@@ -17,14 +17,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
 from .._blocks import BLOCK, run_in_blocks
 from .._checks import check_choice, check_float, check_int, fail
 from .._threads import ThreadChooser, in_thread_scope
-from .filtering import FilterQuotaError, SampleFilter
-from ..gan.models import ConditionalGenerator
+from ..data.targets import check_same_classes, dataset_targets
 from ..data.transforms import OUTPUT_FORMATS, convert_images
+from ..gan.checkpoint import load_generator
+from ..gan.models import ConditionalGenerator
+from .filtering import FilterQuotaError, SampleFilter
 
 MAX_SIZE = 2**31 - 1  # keeps (i * multiplier) of the class layout inside int64
 # A filtered dataset is refused when more than this many of its items are expected to exhaust max_tries.
@@ -320,8 +322,6 @@ class SyntheticDataset(Dataset):
 # ---- helpers
 def _private_generator(generator: Any, device: torch.device) -> ConditionalGenerator:
     if isinstance(generator, (str, os.PathLike)):
-        from ..gan.checkpoint import load_generator
-
         generator = load_generator(generator, device="cpu")  # CheckpointError explains a bad file
     elif not isinstance(generator, ConditionalGenerator):
         fail("generator", "a ConditionalGenerator or the path of a saved generator", generator,
@@ -333,37 +333,6 @@ def _private_generator(generator: Any, device: torch.device) -> ConditionalGener
             fail("generator", "finite weights", f"NaN/inf in {name!r}",
                  "This generator diverged or was corrupted; load an earlier checkpoint or retrain.")
     return gen
-
-
-def dataset_targets(ds: Any, read_items: bool = True) -> torch.Tensor | None:
-    """Labels of a torchvision-style dataset as int64 (N,).
-
-    Uses its ``targets`` (also through ``Subset``); without them, reads every item when
-    ``read_items`` (slow for big datasets with transforms), else returns ``None``.
-    """
-    if isinstance(ds, Subset):
-        inner = dataset_targets(ds.dataset, read_items=False)
-        if inner is not None:
-            return inner[torch.as_tensor(list(ds.indices), dtype=torch.long)]
-    t = getattr(ds, "targets", None)
-    if t is None:
-        if not read_items:
-            return None
-        t = [int(ds[i][1]) for i in range(len(ds))]
-    return torch.as_tensor(np.asarray(t.cpu() if isinstance(t, torch.Tensor) else t)).long().reshape(-1)
-
-
-def check_same_classes(real: Any, classes: list[str], what: str = "real dataset") -> None:
-    """Check a real dataset uses the generator's classes (names if it has ``classes``, label range if it has ``targets``)."""
-    real_classes = getattr(real, "classes", None)
-    if real_classes is not None and [str(c) for c in real_classes] != classes:
-        fail(f"{what} classes", f"the generator's classes {classes}", [str(c) for c in real_classes],
-             "Use a generator trained on this dataset (same class names, same order).")
-    targets = dataset_targets(real, read_items=False)
-    if targets is not None and targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= len(classes)):
-        bad = int(targets.min()) if int(targets.min()) < 0 else int(targets.max())
-        fail(f"{what} targets", f"labels in [0, {len(classes) - 1}] (the generator's {len(classes)} classes)",
-             bad, "Use a generator trained on this dataset.")
 
 
 def _resolve_counts(gen: ConditionalGenerator, size, class_counts, class_weights, balance_to) -> list[int]:
