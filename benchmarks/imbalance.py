@@ -126,7 +126,7 @@ def load_data(opts: Options) -> tuple[LabelledImages, LabelledImages]:
     GANOversampler names its generator's classes after the labels it is given (0..K-1), and the
     filter checks the CNN's class names against them, so every dataset here uses those names.
     """
-    from ganaug.metrics.features import load_split
+    from ganaug.data.splits import load_split
 
     train, test = load_split(opts.dataset, root=opts.root, seed=0)
     names = [str(i) for i in range(train.num_classes)]

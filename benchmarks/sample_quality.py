@@ -20,7 +20,8 @@ import torch
 
 import ganaug
 from ganaug.classify.classifier import SmallCNN, predict_proba
-from ganaug.metrics.features import feature_extractor, load_split
+from ganaug.data.splits import load_split
+from ganaug.metrics.feature_net import feature_extractor
 from ganaug.metrics.diversity import diversity_ratio
 from _common import ROOT_HELP, mnist_root, write_json
 

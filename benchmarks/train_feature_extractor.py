@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from ganaug.classify.classifier import accuracy
-from ganaug.metrics.features import SHIPPED_WEIGHTS, feature_extractor, load_split
+from ganaug.data.splits import load_split
+from ganaug.metrics.feature_cache import SHIPPED_WEIGHTS
+from ganaug.metrics.feature_net import feature_extractor
 from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
 
 

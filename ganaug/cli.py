@@ -443,7 +443,7 @@ def _sample(args) -> int:
 def _demo(args) -> int:
     from ._outdir import check_out_dir
     from .bench.benchmark import BenchmarkConfig, compare_methods
-    from .metrics.features import load_split
+    from .data.splits import load_split
     from .gan.training import TrainConfig, fit
 
     # The GAN and the classifiers see the 70% training split only; the 30% test split scores them.
@@ -475,7 +475,7 @@ def _evaluate(args) -> int:
 
     from .gan.checkpoint import load_generator
     from .metrics.evaluate import evaluate, format_report
-    from .metrics.features import load_split
+    from .data.splits import load_split
 
     out = Path(args.out) if args.out is not None else Path(str(args.checkpoint) + ".eval.json")
     check_device("device", args.device)

@@ -123,7 +123,7 @@ def test_filtered_method_keeps_a_share_per_class(tmp_path):
 
 
 def test_selection_and_val_splits_are_carved_from_the_training_split():
-    from ganaug.metrics.features import load_split
+    from ganaug.data.splits import load_split
 
     train, test = load_split("digits", seed=0)
     rows = lambda d: {tuple(x.flatten().tolist()) for x in d.images}  # noqa: E731

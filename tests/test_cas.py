@@ -3,7 +3,7 @@ import torch
 
 from ganaug.metrics.cas import classification_accuracy_score, real_data_accuracy
 from ganaug.data.datasets import LabelledImages
-from ganaug.metrics.features import load_split
+from ganaug.data.splits import load_split
 
 from replay_generator import ReplayGenerator
 

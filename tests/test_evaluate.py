@@ -6,7 +6,8 @@ import torch
 
 from ganaug.cli import main
 from ganaug.metrics.evaluate import evaluate, format_report, proportional_labels
-from ganaug.metrics.features import feature_extractor, load_split
+from ganaug.data.splits import load_split
+from ganaug.metrics.feature_net import feature_extractor
 from ganaug.gan.models import build_generator, default_spec
 
 from replay_generator import ReplayGenerator

@@ -3,9 +3,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import ganaug.metrics.features as features
-from ganaug.metrics.features import (default_cache_dir, default_epochs, extract_features, feature_extractor, fingerprint,
-                             load_split)
+import ganaug.metrics.feature_net as feature_net
+from ganaug.data.datasets import fingerprint
+from ganaug.data.splits import load_split
+from ganaug.metrics.feature_cache import SHIPPED_WEIGHTS, cache_path, default_cache_dir
+from ganaug.metrics.feature_net import default_epochs, feature_extractor
+from ganaug.metrics.features import extract_features
 
 from conftest import state_equal
 
@@ -15,26 +18,6 @@ FAST = dict(epochs=1, width=4, device="cpu")
 @pytest.fixture(scope="module")
 def train(digits):
     return load_split("digits", seed=0)[0]
-
-
-def test_load_split_digits_is_seeded_70_30(digits):
-    train, test = load_split("digits", seed=0)
-    assert len(train) + len(test) == len(digits) and len(test) == round(0.3 * len(digits))
-    again, _ = load_split("digits", seed=0)
-    other, _ = load_split("digits", seed=1)
-    assert torch.equal(train.images, again.images) and not torch.equal(train.images, other.images)
-
-
-def test_load_split_mnist_is_official(monkeypatch, digits):
-    calls = []
-
-    def fake_load(source, root=None, train=True, download=False):
-        calls.append((source, root, train, download))
-        return digits
-
-    monkeypatch.setattr(features, "load_dataset", fake_load)
-    assert load_split("MNIST", root="r") == (digits, digits)
-    assert calls == [("MNIST", "r", True, False), ("MNIST", "r", False, False)]  # no re-split of either part
 
 
 def test_trains_once_then_loads_from_cache(train, tmp_path, monkeypatch):
@@ -47,7 +30,7 @@ def test_trains_once_then_loads_from_cache(train, tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("should have loaded the cached weights")
 
-    monkeypatch.setattr(features, "train_classifier", no_training)
+    monkeypatch.setattr(feature_net, "train_classifier", no_training)
     cached = feature_extractor(train, seed=0, cache_dir=tmp_path, **FAST)
     assert state_equal(model, cached) and cached.classes == train.classes
     f = extract_features(cached, train.images[:37], batch_size=16)
@@ -56,8 +39,8 @@ def test_trains_once_then_loads_from_cache(train, tmp_path, monkeypatch):
 
 
 def test_cache_key_depends_on_seed_epochs_and_data(train, tmp_path):
-    base = features.cache_path(train, 0, 1, 4, tmp_path)
-    assert base != features.cache_path(train, 1, 1, 4, tmp_path) != features.cache_path(train, 0, 2, 4, tmp_path)
+    base = cache_path(train, 0, 1, 4, tmp_path)
+    assert base != cache_path(train, 1, 1, 4, tmp_path) != cache_path(train, 0, 2, 4, tmp_path)
     changed = train.subset(range(len(train)))
     changed.images[0, 0, 0, 0] += 0.5
     assert fingerprint(changed) != fingerprint(train)
@@ -73,7 +56,7 @@ def test_by_name_and_env_cache(tmp_path, monkeypatch):
 
 
 def test_corrupt_cache_is_retrained(train, tmp_path):
-    path = features.cache_path(train, 0, 1, 4, tmp_path)
+    path = cache_path(train, 0, 1, 4, tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch file")
     with pytest.warns(UserWarning, match=r"ignoring the unreadable cache file"):
@@ -105,7 +88,6 @@ def test_errors(train):
 
 def test_shipped_mnist_weights_are_used(mnist_root, tmp_path):
     from ganaug.classify.classifier import accuracy
-    from ganaug.metrics.features import SHIPPED_WEIGHTS, feature_extractor, load_split
 
     train, test = load_split("mnist", root=mnist_root)
     model = feature_extractor(train, seed=0, cache_dir=tmp_path, device="cpu")

@@ -262,7 +262,7 @@ def load_benchmark_data(cfg: BenchmarkConfig) -> tuple[LabelledImages, LabelledI
     seed), so no labelled subset ever contains one of them. ``eval_split="val"`` evaluates on a further
     held-out 1/6 of the training split and never loads the test set.
     """
-    from ..metrics.features import load_split
+    from ..data.splits import load_split
 
     train, test = load_split(cfg.dataset, root=cfg.root, download=cfg.download, seed=0)
     if cfg.eval_split == "val":

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 
 from .._checks import check_float, check_int, fail
-from ._featurebank import row_chunk
+from .._progress import track
 from ..data.datasets import LabelledImages
+from ._featurebank import row_chunk
 from .diversity import intra_class_diversity
 
 
@@ -49,9 +50,7 @@ def nearest_real_distance(samples: torch.Tensor, real: torch.Tensor, device: str
     sample_step = row_chunk(min(real_step, r.shape[0]), 1 << 22)
     blocks = range(0, r.shape[0], real_step)
     if progress:
-        from tqdm.auto import tqdm
-
-        blocks = tqdm(blocks, desc="nearest training image", unit="block", leave=False, dynamic_ncols=True)
+        blocks = track(blocks, desc="nearest training image", unit="block", leave=False)
     for start in blocks:
         rb = r[start:start + real_step].to(device, torch.float64)  # (b_r, D)
         for s in range(0, x.shape[0], sample_step):

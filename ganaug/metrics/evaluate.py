@@ -15,12 +15,14 @@ import numpy as np
 import torch
 
 from .._checks import check_float, check_int, fail
+from .._progress import bar, track
+from ..classify.classifier import accuracy
+from ..data.datasets import LabelledImages, stratified_subset
 from ._featurebank import FeatureBank
 from .cas import check_generator, classification_accuracy_score, real_data_accuracy
-from ..classify.classifier import accuracy
 from .collapse import mode_collapse_report
-from ..data.datasets import LabelledImages, stratified_subset
-from .features import extract_features, feature_extractor
+from .feature_net import feature_extractor
+from .features import extract_features
 from .fid import FeatureStats, frechet_distance
 from .kid import kid
 from .prdc import density_coverage, precision_recall
@@ -39,9 +41,7 @@ def proportional_labels(counts: list[int], n: int) -> torch.Tensor:
 def _stages(progress: bool, total: int):
     if not progress:
         return nullcontext(None)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="ganaug evaluate", unit="stage", dynamic_ncols=True)
+    return bar(total, desc="ganaug evaluate", unit="stage")
 
 
 def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImages, *, n: int | None = None,
@@ -105,9 +105,7 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
         ref = FeatureBank()
         starts = range(0, len(train_data), BLOCK)
         if progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="training-set features", unit="block", leave=False, dynamic_ncols=True)
+            starts = track(starts, desc="training-set features", unit="block", leave=False)
         for s in starts:  # streamed: FID statistics plus the reference subset
             f = extract_features(extractor, train_data.images[s:s + BLOCK])
             train_stats.update(f)
@@ -185,9 +183,7 @@ def _generate(generator, labels: torch.Tensor, seed: int, progress: bool) -> tup
     seeds = np.random.SeedSequence(seed).generate_state(len(blocks)).tolist()
     it = zip(blocks, seeds)
     if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, total=len(blocks), desc="generating", unit="block", leave=False, dynamic_ncols=True)
+        it = track(it, total=len(blocks), desc="generating", unit="block", leave=False)
     images, ys = [], []
     for block, s in it:
         x, y = generator.sample(len(block), labels=block, seed=int(s))
