@@ -41,7 +41,8 @@ import torch
 import ganaug
 from _common import ROOT, ROOT_HELP, mnist_root
 from ganaug.checks import check_choice, check_float, check_int, fail
-from ganaug.bench.benchmark import ResultStore, device_name, progress_bar, select_rows
+from ganaug.bench.benchmark import device_name, progress_bar
+from ganaug.bench.store import ResultStore, select_rows
 from ganaug.gan.checkpoint import default_device
 from ganaug.data.datasets import DatasetNotFoundError, LabelledImages, long_tail_counts, long_tailed_subset
 from ganaug.synth.filtering import FilterQuotaError

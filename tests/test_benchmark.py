@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import ganaug.bench.benchmark as bm
-from ganaug.bench.benchmark import METHODS, BenchmarkConfig, ResultStore, quick_config, run_benchmark
+from ganaug.bench.benchmark import METHODS, BenchmarkConfig, quick_config, run_benchmark
+from ganaug.bench.store import ResultStore
 from ganaug.gan.checkpoint import safe_load
 from ganaug.data.datasets import fingerprint, stratified_subset
 from ganaug.data.transforms import digit_augmentation

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ganaug.bench.benchmark import ResultStore
+from ganaug.bench.store import ResultStore
 from ganaug.bench.report import comparisons, markdown, plot, summary, write_report
 from ganaug.metrics.stats import paired_test
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._checks import check_choice, fail
-from .benchmark import METHODS, ResultStore, base_method, gan_kind, select_rows
+from .benchmark import METHODS, base_method, gan_kind
+from .store import ResultStore, select_rows
 from ..metrics.stats import paired_test, summarize
 
 METRICS = ("accuracy", "balanced_accuracy")
