@@ -17,7 +17,7 @@ ROOT_HELP = "folder holding MNIST/raw (default $GANAUG_DATA, else ./data)"
 
 def mnist_root(root: str | Path | None = None) -> Path | None:
     """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files are there, else None."""
-    root = Path(root if root is not None else ganaug.data.datasets.default_root())
+    root = Path(root if root is not None else ganaug.data.default_root())
     return root if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists() else None
 
 

@@ -8,7 +8,7 @@
 Each measurement builds a FRESH ``SyntheticDataset(generator, size=60000)`` (cold cache, untuned
 thread choice) and iterates it through ``DataLoader(batch_size=128, shuffle=True)``: the first
 epoch, then ``--epochs - 1`` later epochs, each after ``resample()`` (fresh images). The real side is
-``torchvision.datasets.MNIST(transform=ganaug.data.transforms.ToGanaugTensor())`` through the same
+``torchvision.datasets.MNIST(transform=ganaug.data.ToGanaugTensor())`` through the same
 DataLoader, for as many epochs; both yield float32 tensors (1, 28, 28) in [-1, 1]. An epoch is timed
 from the start of its iteration (worker start-up included) to its last batch.
 
@@ -39,9 +39,9 @@ from torch.utils.data import DataLoader
 
 import ganaug
 from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
-from ganaug.gan.models import build_generator, default_spec
-from ganaug.synth.synthetic import SyntheticDataset
-from ganaug.data.transforms import ToGanaugTensor
+from ganaug.data import ToGanaugTensor
+from ganaug.gan import build_generator, default_spec
+from ganaug.synth import SyntheticDataset
 
 MNIST_CLASSES = [f"{i} - {name}" for i, name in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])]

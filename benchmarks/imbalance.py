@@ -40,14 +40,11 @@ import torch
 
 import ganaug
 from _common import ROOT, ROOT_HELP, mnist_root
+from ganaug.bench import ResultStore, default_device, device_name, format_p, progress_bar, select_rows
 from ganaug.checks import check_choice, check_float, check_int, fail
-from ganaug.bench.benchmark import device_name, progress_bar
-from ganaug.bench.store import ResultStore, select_rows
-from ganaug.gan.checkpoint import default_device
-from ganaug.data.datasets import DatasetNotFoundError, LabelledImages, long_tail_counts, long_tailed_subset
-from ganaug.synth.filtering import FilterQuotaError
-from ganaug.bench.report import format_p
-from ganaug.metrics.stats import paired_test, summarize
+from ganaug.data import DatasetNotFoundError, LabelledImages, long_tail_counts, long_tailed_subset
+from ganaug.metrics import paired_test, summarize
+from ganaug.synth import FilterQuotaError
 
 METHODS = ("none", "ros", "smote", "gan", "gan+filter")
 GAN_METHODS = ("gan", "gan+filter")
@@ -127,7 +124,7 @@ def load_data(opts: Options) -> tuple[LabelledImages, LabelledImages]:
     GANOversampler names its generator's classes after the labels it is given (0..K-1), and the
     filter checks the CNN's class names against them, so every dataset here uses those names.
     """
-    from ganaug.data.splits import load_split
+    from ganaug.data import load_split
 
     train, test = load_split(opts.dataset, root=opts.root, seed=0)
     names = [str(i) for i in range(train.num_classes)]
@@ -215,7 +212,7 @@ class Cell:
         return self._generator
 
     def _filtered_gan(self) -> LabelledImages:
-        from ganaug.synth.synthetic import SyntheticDataset
+        from ganaug.synth import SyntheticDataset
 
         counts = self.data.class_counts()
         missing = [max(counts) - n for n in counts]  # what sampling_strategy="auto" generates

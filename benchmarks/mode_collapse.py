@@ -14,7 +14,7 @@ import time
 
 import ganaug
 from _common import ROOT, machine, write_json
-from ganaug.data.splits import load_split
+from ganaug.data import load_split
 from sample_quality import quality_report
 
 

@@ -5,7 +5,7 @@
 
 Each run trains ``ganaug.fit`` (``arch=mlp`` unless ``--set arch=...``) on the whole training split
 for ``--minutes``, then scores the returned (EMA) generator with
-``ganaug.metrics.cas.classification_accuracy_score(gen, test, --cas-per-class, --cas-epochs, seed=0)`` on the
+``ganaug.metrics.classification_accuracy_score(gen, test, --cas-per-class, --cas-epochs, seed=0)`` on the
 real test split. A proxy, not the final number: compare runs made under the same conditions (same
 minutes and threads, nothing else on the CPU, or pairs run side by side with one thread each).
 Appends one JSON line per run to ``OUT/runs.jsonl`` and keeps the generator in ``OUT/NAME/``.
@@ -22,7 +22,7 @@ import torch
 
 import ganaug
 from _common import ROOT, machine
-from ganaug.metrics.cas import classification_accuracy_score
+from ganaug.metrics import classification_accuracy_score
 
 
 def parse_overrides(items: list[str]) -> dict:

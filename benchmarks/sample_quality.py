@@ -19,10 +19,9 @@ from pathlib import Path
 import torch
 
 import ganaug
-from ganaug.classify.classifier import SmallCNN, predict_proba
-from ganaug.data.splits import load_split
-from ganaug.metrics.feature_net import feature_extractor
-from ganaug.metrics.diversity import diversity_ratio
+from ganaug.classify import SmallCNN, predict_proba
+from ganaug.data import load_split
+from ganaug.metrics import diversity_ratio, feature_extractor
 from _common import ROOT_HELP, mnist_root, write_json
 
 COLLAPSE_BELOW = 0.5

@@ -3,7 +3,7 @@
     python benchmarks/train_feature_extractor.py --root data
 
 Trains ganaug's SmallCNN on the official MNIST training split exactly as
-``ganaug.metrics.features.feature_extractor("mnist", seed=0)`` does (default epochs and width), reports its
+``ganaug.metrics.feature_extractor("mnist", seed=0)`` does (default epochs and width), reports its
 accuracy on the official test split, and copies the weights into ``ganaug/weights/`` under the name
 the loader looks for, so every user of this ganaug version scores MNIST generators with the same
 network. Writes benchmarks/results/feature_extractor_mnist.json.
@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ganaug.classify.classifier import accuracy
-from ganaug.data.splits import load_split
-from ganaug.metrics.feature_cache import SHIPPED_WEIGHTS
-from ganaug.metrics.feature_net import feature_extractor
+from ganaug.classify import accuracy
+from ganaug.data import load_split
+from ganaug.metrics import SHIPPED_WEIGHTS, feature_extractor
 from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
 
 

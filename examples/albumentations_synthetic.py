@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 import ganaug
 from ganaug import (AlbumentationsAdapter, LabelledImages, MixedDataset, SmallCNN, SyntheticDataset, stratified_subset,
                     train_val_split)
-from ganaug.classify.classifier import accuracy
+from ganaug.classify import accuracy
 
 
 def train(loader: DataLoader, data_for_resample, image_shape, num_classes: int, epochs: int, width: int,

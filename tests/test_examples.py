@@ -32,17 +32,58 @@ def test_drop_in_mnist(mnist_root, tmp_path, capsys):
     assert "training items per epoch: 64;" in out and "training items per epoch: 128;" in out
 
 
-def test_examples_and_benchmarks_import_only_public_names():
+# The public API: ganaug's own names, the stage namespaces (each name in its __all__) and ganaug.checks.
+NAMESPACES = ("data", "classify", "gan", "synth", "metrics", "bench")
+
+
+def public_api_violations(source: str) -> list[str]:
+    """Uses of ganaug in ``source`` that reach past the public API (a module file, a private name)."""
     import ast
 
+    import ganaug
+    import ganaug.checks
+
+    def check(dotted: str) -> str | None:
+        parts = dotted.split(".")[:3]  # ganaug, a namespace or name, a name in it
+        dotted = ".".join(parts)
+        if any(p.startswith("_") for p in parts):
+            return f"private {dotted}"
+        if len(parts) < 2:
+            return None
+        if parts[1] == "checks":
+            ok = len(parts) == 2 or parts[2] in ganaug.checks.__all__
+            return None if ok else f"{dotted} (not in ganaug.checks)"
+        if parts[1] in NAMESPACES:
+            space = getattr(ganaug, parts[1])
+            return None if len(parts) == 2 or parts[2] in space.__all__ else f"{dotted} (use ganaug.{parts[1]}'s __all__)"
+        return None if parts[1] in ganaug.__all__ else f"{dotted} (not a public ganaug name)"
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "ganaug":
+            found += [check(f"{node.module}.{a.name}") for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [check(a.name) for a in node.names if a.name.split(".")[0] == "ganaug"]
+        elif isinstance(node, ast.Attribute):  # ganaug.x.y.z written out
+            chain, inner = [node.attr], node.value
+            while isinstance(inner, ast.Attribute):
+                chain.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id == "ganaug":
+                found.append(check(".".join(["ganaug", *reversed(chain)])))
+    return sorted({f for f in found if f})
+
+
+def test_examples_and_benchmarks_use_only_the_public_api():
     repo = EXAMPLES.parent
     for path in [*sorted(EXAMPLES.glob("*.py")), *sorted((repo / "benchmarks").glob("*.py"))]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganaug"):
-                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names if a.name.startswith("ganaug")]
-            else:
-                continue
-            private = [n for n in names if any(part.startswith("_") for part in n.split("."))]
-            assert not private, f"{path.relative_to(repo)} imports private {private[0]}"
+        assert public_api_violations(path.read_text()) == [], path.relative_to(repo)
+
+
+def test_the_public_api_check_catches_module_paths_and_private_names():
+    source = ("import ganaug\nfrom ganaug.gan.models import build_generator\nfrom ganaug import _checks\n"
+              "from ganaug.data import load_dataset, default_root\nx = ganaug.data.datasets.from_arrays\n"
+              "y = ganaug.fit\nz = ganaug.metrics.fid\nw = ganaug.nonexistent\n")
+    assert public_api_violations(source) == [
+        "ganaug.data.datasets (use ganaug.data's __all__)", "ganaug.gan.models (use ganaug.gan's __all__)",
+        "ganaug.nonexistent (not a public ganaug name)", "private ganaug._checks"]

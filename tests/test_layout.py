@@ -132,3 +132,18 @@ def test_import_forms_resolve_to_modules(tmp_path, source, expected):
     (root / "gan" / "models.py").write_text("")
     (root / "gan" / "training.py").write_text(source + "\n")
     assert import_graph(root)["ganaug.gan.training"] == expected
+
+
+def test_every_public_name_resolves():
+    import importlib.util
+
+    import ganaug
+    import ganaug.checks
+
+    spaces = [ganaug, *(getattr(ganaug, name) for name in LAYERS if name not in ("base", "top"))]
+    optional = {"GANOversampler", "default_oversampler_config"} if importlib.util.find_spec("imblearn") is None else set()
+    for space in spaces:
+        missing = [n for n in space.__all__ if n not in optional and not hasattr(space, n)]
+        assert missing == [], f"{space.__name__}.__all__ names {missing} it does not have"
+    assert ganaug.evaluate is ganaug.metrics.evaluate and callable(ganaug.evaluate)
+    assert ganaug.checks.__all__ == ["check_choice", "check_float", "check_int", "fail"]

@@ -216,7 +216,7 @@ def test_bad_generator(tmp_path, gen):
     (dict(size=4, max_tries=0), ValueError, r"max_tries: expected an integer >= 1"),
     (dict(size=4, num_threads=0), ValueError, r"num_threads: expected an integer >= 1, got 0. Pass num_threads >= 1"),
     (dict(size=4, num_threads="auto"), TypeError, r"num_threads: expected an integer, got 'auto'"),
-    (dict(size=4, quality_filter="strict"), TypeError, r"quality_filter: expected a ganaug.filtering.SampleFilter"),
+    (dict(size=4, quality_filter="strict"), TypeError, r"quality_filter: expected a ganaug.SampleFilter"),
 ])
 def test_bad_arguments(gen, kwargs, exc, match):
     with pytest.raises(exc, match=match):

@@ -1,1 +1,10 @@
-"""Benchmarks: methods compared on downstream accuracy, results store and reports."""
+"""Benchmarks: methods compared on downstream accuracy, the results store, reports."""
+from .._device import default_device
+from .benchmark import (DEFAULT_METHODS, METHODS, BenchmarkConfig, compare_methods, device_name, load_benchmark_data,
+                        progress_bar, quick_config, run_benchmark)
+from .report import format_p, write_report
+from .store import ResultStore, select_rows
+
+__all__ = ["DEFAULT_METHODS", "METHODS", "BenchmarkConfig", "ResultStore", "compare_methods", "default_device",
+           "device_name", "format_p", "load_benchmark_data", "progress_bar", "quick_config", "run_benchmark",
+           "select_rows", "write_report"]

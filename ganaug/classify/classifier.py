@@ -26,7 +26,7 @@ class SmallCNN(nn.Module):
     """Conv classifier for images (B, C, H, W) in ganaug's [-1, 1]; returns logits (B, num_classes).
 
     ``classes`` (optional) records which class names the outputs stand for, so that code reusing the
-    model (e.g. :class:`~ganaug.filtering.ConfidenceFilter`) can check it against a generator.
+    model (e.g. :class:`~ganaug.ConfidenceFilter`) can check it against a generator.
     """
 
     def __init__(self, in_channels: int, num_classes: int, width: int = 32, dropout: float = 0.25,
@@ -58,7 +58,7 @@ def _first_item_shape(data) -> tuple[int, ...]:
     image, _ = data[0]
     if not isinstance(image, torch.Tensor):
         fail("data", "items (image tensor (C, H, W), label)", type(image).__name__,
-             "Give the dataset a transform that returns tensors, e.g. ganaug.transforms.ToGanaugTensor().",
+             "Give the dataset a transform that returns tensors, e.g. ganaug.ToGanaugTensor().",
              TypeError)
     if image.ndim != 3 or not 8 <= min(image.shape[1:]) <= max(image.shape[1:]) <= 64:
         fail("data", "image tensors (C, H, W) of 8..64 pixels", tuple(image.shape),
@@ -78,22 +78,22 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
                      progress: bool = False, init: SmallCNN | None = None) -> SmallCNN:
     """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
 
-    ``data``: a :class:`~ganaug.datasets.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
-    label)`` items (e.g. a :class:`~ganaug.mixing.MixedDataset`); its ``classes`` attribute gives the
+    ``data``: a :class:`~ganaug.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
+    label)`` items (e.g. a :class:`~ganaug.MixedDataset`); its ``classes`` attribute gives the
     number of outputs unless ``num_classes`` is passed. Seeded: the same seed gives the same weights
     on CPU; the global torch RNG is left untouched. ``device``: ``None`` = cuda if available.
     ``steps``: train for exactly this many batches instead (as many epochs as that takes), so that
     datasets of different sizes get the same schedule. ``resample_each_epoch``: call
-    ``data.resample(epoch)`` before every epoch after the first (a :class:`~ganaug.mixing.MixedDataset`
-    or :class:`~ganaug.synthetic.SyntheticDataset` then serves fresh synthetic images each epoch).
+    ``data.resample(epoch)`` before every epoch after the first (a :class:`~ganaug.MixedDataset`
+    or :class:`~ganaug.SyntheticDataset` then serves fresh synthetic images each epoch).
     ``lr_schedule``: ``"constant"`` keeps ``lr``; ``"cosine"`` decays it to 0 over the whole schedule
     (Loshchilov & Hutter, 2017), so the returned weights are a converged point rather than one noisy
     Adam iterate. ``progress``: a progress bar over the batches. ``init``: continue training this
     model (e.g. pre-trained on synthetic images) with a fresh optimiser instead of a new one.
 
     Labels may be class indices or soft labels: float vectors (K,) of class probabilities (e.g. from
-    :class:`~ganaug.mixing.SoftLabels`); a batch of soft labels is trained with the cross-entropy
-    against the probabilities.
+    a :class:`~ganaug.MixedDataset` with a ``teacher``); a batch of soft labels is trained with the
+    cross-entropy against the probabilities.
     """
     epochs = check_int("epochs", epochs, minimum=1)
     if steps is not None:
@@ -209,7 +209,7 @@ def predict_proba(model: nn.Module, images: Any, batch_size: int = 512) -> torch
 
 
 def accuracy(model: nn.Module, data: LabelledImages) -> float:
-    """Top-1 accuracy of ``model`` on a :class:`~ganaug.datasets.LabelledImages` (its transforms unused)."""
+    """Top-1 accuracy of ``model`` on a :class:`~ganaug.LabelledImages` (its transforms unused)."""
     if not isinstance(data, LabelledImages):
         fail("data", "a LabelledImages", type(data).__name__, "Load it with ganaug.load_dataset(...).", TypeError)
     pred = predict_proba(model, data.images).argmax(dim=1)

@@ -35,7 +35,7 @@ class PseudoLabels:
     """What :func:`pseudo_label` returns.
 
     ``data``: the labelled images first, then the pseudo-labelled pool images (in pool order), as one
-    :class:`~ganaug.datasets.LabelledImages`. ``classifiers``: each round's SmallCNN, ``[0]`` trained
+    :class:`~ganaug.LabelledImages`. ``classifiers``: each round's SmallCNN, ``[0]`` trained
     on the labelled images alone (the supervised baseline), ``[-1]`` (also ``classifier``) on ``data``,
     the self-training baseline. ``pool_index`` (P,): the pool row of each pseudo-labelled image; ``confidence`` (P,): the
     classifier's probability for its label. ``rounds``: one dict per round with ``above_threshold``
@@ -70,13 +70,13 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                  seed: int = 0, device: str | torch.device | None = None, progress: bool = False) -> PseudoLabels:
     """Label the confident part of an unlabelled pool with a self-trained classifier.
 
-    Round 0 trains a :class:`~ganaug.classifier.SmallCNN` on ``labelled`` (cosine schedule, with
+    Round 0 trains a :class:`~ganaug.SmallCNN` on ``labelled`` (cosine schedule, with
     ``augmentation``). Each of the ``rounds`` rounds then labels the whole pool with the current
     classifier, keeps the images whose top probability is >= ``threshold``, and trains a fresh
     classifier on labelled + kept; labels are refreshed every round, and the last round's are returned.
     This is also the "self-training without a GAN" baseline: ``result.classifier`` is its model.
 
-    ``labelled``: a :class:`~ganaug.datasets.LabelledImages` or anything ``load_dataset`` accepts.
+    ``labelled``: a :class:`~ganaug.LabelledImages` or anything ``load_dataset`` accepts.
     ``unlabelled``: images whose labels are never read: a tensor/array (N, C, H, W) or (N, H, W)
     (pixel ranges as in ``load_dataset``: uint8 0..255, floats in [0, 1] or already in [-1, 1]), a
     LabelledImages, a dataset of images or ``(image, label)`` items, or a folder of image files (sub-folders
@@ -91,7 +91,7 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
     ``steps``: batches per classifier training; ``None`` = 40 epochs of that round's training set,
     at least 3,000 and at most 12,000 batches. ``augmentation``: ``"default"`` is the digit pipeline of
     the benchmarks (small affine jitter + elastic distortion, seeded with ``seed``), ``None`` none, or
-    a transform returning ganaug tensors (e.g. an :class:`~ganaug.transforms.AlbumentationsAdapter`).
+    a transform returning ganaug tensors (e.g. an :class:`~ganaug.AlbumentationsAdapter`).
     Seeded: the same arguments give the same labels and weights on CPU.
     """
     labelled = labelled if isinstance(labelled, LabelledImages) else load_dataset(labelled)

@@ -15,7 +15,7 @@ def load_split(source: Any = "digits", *, root=None, seed: int = 0, download: bo
     """The (train, test) pair the metrics use.
 
     ``"mnist"`` and ``"fashion-mnist"``: the official training and test sets (from ``root``).
-    Anything else :func:`~ganaug.datasets.load_dataset` accepts (``"digits"``, an image folder,
+    Anything else :func:`~ganaug.load_dataset` accepts (``"digits"``, an image folder,
     ...): a stratified ``train_val_split(data, 0.3, seed)``, i.e. 70% train, 30% test.
     """
     if isinstance(source, str) and source.lower() in OFFICIAL_SPLITS:

@@ -95,7 +95,7 @@ class ToGanaugTensor:
     """A transform that turns PIL / uint8 numpy / tensor items into ganaug's float (C, H, W) in [-1, 1].
 
     Give it to a torchvision dataset (``MNIST(root, transform=ToGanaugTensor())``) so that its
-    items have the same format as a default :class:`~ganaug.synthetic.SyntheticDataset`.
+    items have the same format as a default :class:`~ganaug.SyntheticDataset`.
     """
 
     def __call__(self, image: Any) -> torch.Tensor:

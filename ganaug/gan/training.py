@@ -84,7 +84,7 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, minimum=2)
         check_int("d_steps", self.d_steps, minimum=1, fix="Use d_steps >= 1 (k discriminator updates per "
                   "generator update; the original algorithm uses k = 1).")
-        # The limits a saved generator must respect to load again (ganaug.checkpoint.SPEC_LIMITS).
+        # The limits a saved generator must respect to load again (ganaug.gan.SPEC_LIMITS).
         for name in ("z_dim", "width"):
             check_int(name, getattr(self, name), minimum=1)
             if getattr(self, name) > SPEC_LIMITS[name]:
@@ -161,7 +161,7 @@ def fit(data: Any, config: TrainConfig | None = None, out_dir: str | Path | None
         ) -> tuple[ConditionalGenerator, list[dict[str, float]]]:
     """Train a class-conditional GAN on ``data`` and return ``(generator, history)``.
 
-    ``data``: a :class:`~ganaug.datasets.LabelledImages` or anything ``load_dataset`` accepts.
+    ``data``: a :class:`~ganaug.LabelledImages` or anything ``load_dataset`` accepts.
     ``out_dir``: where checkpoints (``checkpoint.pt``), the final ``generator.pt`` and sample grids
     (``samples/step_XXXXXX.png``) go. ``resume``: ``True`` continues from ``out_dir/checkpoint.pt``,
     a path continues from that file; the continued run is bit-for-bit the uninterrupted one.

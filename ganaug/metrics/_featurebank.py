@@ -23,7 +23,7 @@ def as_features(arg: str, x: Any, min_rows: int = 1, dim: int | None = None, fix
     if x.ndim != 2:
         fail(arg, "features of shape (N, D)", tuple(x.shape),
              "Flatten each sample to one row (x.flatten(1)), or compute features with "
-             "ganaug.features.extract_features.")
+             "ganaug.metrics.extract_features.")
     if x.shape[0] < min_rows:
         fail(arg, f"at least {min_rows} samples", x.shape[0], fix or "Pass more samples.")
     if dim is not None and x.shape[1] != dim:

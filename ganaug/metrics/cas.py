@@ -5,9 +5,9 @@ accuracy (overall and per class) is the score. The same classifier and schedule 
 training split gives the ceiling (:func:`real_data_accuracy`): a generator whose samples are as
 useful as real data scores about that.
 
-Classifier and schedule (the defaults): :class:`~ganaug.classifier.SmallCNN` of width 32 (five
+Classifier and schedule (the defaults): :class:`~ganaug.SmallCNN` of width 32 (five
 3x3 conv + batch-norm + ReLU layers, two 2x2 max-pools, global average pool, dropout 0.25, a
-linear head), trained by :func:`~ganaug.classifier.train_classifier` with Adam (lr 1e-3, default
+linear head), trained by :func:`~ganaug.train_classifier` with Adam (lr 1e-3, default
 betas), batch 64, cross-entropy, ``epochs`` epochs over the training images, no augmentation, and a
 cosine learning-rate decay to 0 over the whole schedule. The decay matters: with a constant lr the
 score is one noisy Adam iterate (on 1,000 real MNIST digits per class x 5 epochs, 0.964 constant

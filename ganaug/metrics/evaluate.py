@@ -54,7 +54,7 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
 
     * ``n`` generated images (default: as many as ``test_data``), with class shares as in
       ``test_data``, drawn with ``seed``.
-    * Feature space: ``extractor`` or :func:`~ganaug.features.feature_extractor` trained on
+    * Feature space: ``extractor`` or :func:`~ganaug.metrics.feature_extractor` trained on
       ``train_data`` (``seed``, ``feature_epochs``, ``feature_width``, cached in ``cache_dir``).
     * ``metrics``: FID (all training images as the reference, streamed), KID, precision/recall
       (k = ``pr_k``) and density/coverage (k = ``dc_k``), each as ``{"generated", "floor"}``. KID
@@ -64,7 +64,7 @@ def evaluate(generator: Any, train_data: LabelledImages, test_data: LabelledImag
       default: the mean training images per class; ``cas_epochs``) and its ceiling
       ``real_accuracy`` (same classifier and schedule on ``train_data``, or on a seeded subset of
       ``cas_per_class`` real images per class when that is fewer). ``cas=False`` skips it.
-    * ``mode_collapse``: :func:`~ganaug.collapse.mode_collapse_report` (pixel space).
+    * ``mode_collapse``: :func:`~ganaug.metrics.mode_collapse_report` (pixel space).
     """
     t0 = time.time()
     check_generator(generator, test_data)

@@ -1,7 +1,7 @@
 """The feature space of the sample-quality metrics: a SmallCNN trained on the real training split.
 
 Inception features (the usual FID) need downloaded weights and mean little for 8x8 or 28x28
-grayscale images. Instead ganaug trains its own :class:`~ganaug.classifier.SmallCNN` on the real
+grayscale images. Instead ganaug trains its own :class:`~ganaug.SmallCNN` on the real
 training split of the dataset at hand and uses its penultimate layer (global average pool, 4 x
 width values per image) as features. The trained weights are cached on disk under
 ``cache_dir/feature_extractors/`` (default ``$GANAUG_CACHE``, else ``~/.cache/ganaug``), keyed by
@@ -34,8 +34,8 @@ def feature_extractor(data: Any = "digits", seed: int = 0, cache_dir: str | os.P
     """A :class:`SmallCNN` trained on the real training split, loaded from the cache when present.
 
     ``data``: a dataset name or path (its training split is taken as in :func:`load_split`,
-    with the same ``seed``), or the training :class:`~ganaug.datasets.LabelledImages` itself.
-    Training: :func:`~ganaug.classifier.train_classifier` with ``epochs`` (default
+    with the same ``seed``), or the training :class:`~ganaug.LabelledImages` itself.
+    Training: :func:`~ganaug.train_classifier` with ``epochs`` (default
     :func:`default_epochs`), ``width``, batch 64, Adam lr 1e-3, seeded by ``seed``. The returned
     model is in eval mode, with gradients off, on ``device`` (default: cuda if available); its
     ``cache_file`` and ``epochs`` attributes say where it came from. A cache file that cannot be

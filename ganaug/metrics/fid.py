@@ -2,7 +2,7 @@
 
 Everything is accumulated and computed in float64. :class:`FID` streams: it keeps only the count,
 the sum and the sum of outer products of the features of each set, never the features themselves.
-The features normally come from :func:`ganaug.features.feature_extractor` (a small CNN trained on
+The features normally come from :func:`ganaug.metrics.feature_extractor` (a small CNN trained on
 the real data), not from Inception, so the numbers are comparable only between runs that use the
 same extractor (same dataset, seed and epochs).
 """

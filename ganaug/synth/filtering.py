@@ -1,7 +1,7 @@
 """Rejection of poor generated samples: by a classifier's confidence, or by the GAN's discriminator.
 
 A filter scores images of known intended classes and keeps those scoring at least a per-class
-threshold. :class:`~ganaug.synthetic.SyntheticDataset` calls :meth:`SampleFilter.prepare` once with
+threshold. :class:`~ganaug.SyntheticDataset` calls :meth:`SampleFilter.prepare` once with
 probe samples (to check the filter fits the generator and, for the discriminator, to calibrate the
 thresholds), then :meth:`SampleFilter.accept` on every candidate. Scores are computed in fixed-size
 blocks, so whether a sample is kept does not depend on the other samples of its batch.
@@ -68,8 +68,8 @@ class ConfidenceFilter(SampleFilter):
     ``keep_fraction`` of each class passes (the most confident ones); no class can starve.
 
     ``classifier``: a module mapping images (B, C, H, W) in [-1, 1] to logits (B, K) (or to
-    probabilities with ``logits=False``), e.g. one from :func:`ganaug.classifier.train_classifier`.
-    Leave it ``None`` and pass ``real`` (a LabelledImages) to have a :class:`~ganaug.classifier.SmallCNN`
+    probabilities with ``logits=False``), e.g. one from :func:`ganaug.train_classifier`.
+    Leave it ``None`` and pass ``real`` (a LabelledImages) to have a :class:`~ganaug.SmallCNN`
     trained on the real data (``epochs``, ``width`` and ``seed`` are passed on). The classifier is
     copied to the generator's device and used in eval mode; the caller's model is left as it is.
     """
@@ -120,7 +120,7 @@ class DiscriminatorFilter(SampleFilter):
     """Discriminator rejection: keep samples the GAN's discriminator scores highly (Azadi et al., 2019).
 
     ``discriminator``: the path of a training checkpoint (``OUT/checkpoint.pt``, which holds D), or a
-    :class:`~ganaug.models.ConditionalDiscriminator`. ``threshold``: a fixed cut on D's logit for
+    :class:`~ganaug.gan.ConditionalDiscriminator`. ``threshold``: a fixed cut on D's logit for
     every class; by default (``None``) each class's cut is calibrated on probe samples so that about
     ``keep_fraction`` of them pass. A minibatch-stddev feature, if D has one, is computed per sample
     (it is 0), so a sample's score does not depend on its batch-mates.

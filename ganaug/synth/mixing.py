@@ -40,7 +40,7 @@ class MixedDataset(Dataset):
     class it was generated for) + teacher_weight * softmax(teacher(image))``, so images that the
     generator drew ambiguously teach less certainty (knowledge distillation, Hinton et al. 2015, on
     generated images). The teacher sees the synthetic image before ``transform``; ``targets`` stays
-    the hard labels. :func:`~ganaug.classifier.train_classifier` trains on such labels directly.
+    the hard labels. :func:`~ganaug.train_classifier` trains on such labels directly.
     """
 
     def __init__(self, real: Any, synthetic: SyntheticDataset, synthetic_share: float | None = 0.5, *,
@@ -264,7 +264,7 @@ def _check_compatible(real_image: Any, synth_image: Any) -> None:
     if rk != sk:
         fail("image type", f"synthetic items of the real items' type ({rk})", sk,
              "Set SyntheticDataset(output_format='tensor'|'numpy'|'pil') to match, or give the real dataset "
-             "transform=ganaug.transforms.ToGanaugTensor().")
+             "transform=ganaug.ToGanaugTensor().")
     if rs != ss:
         fail("image shape", f"synthetic items shaped like the real ones {rs}", ss,
              "Use a generator trained on images of this size, or add a Resize to one side's transform.")

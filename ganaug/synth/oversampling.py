@@ -76,8 +76,8 @@ class GANOversampler(BaseOverSampler):
         capped at the number of samples.
     quality_filter : float or SampleFilter, default=None
         Keep only good generated samples: a float is the confidence threshold of a
-        :class:`~ganaug.filtering.ConfidenceFilter` whose small CNN is trained on ``X``; a
-        :class:`~ganaug.filtering.SampleFilter` object is used as given (a copy of it).
+        :class:`~ganaug.ConfidenceFilter` whose small CNN is trained on ``X``; a
+        :class:`~ganaug.SampleFilter` object is used as given (a copy of it).
     random_state : int, RandomState instance or None, default=None
         Seeds training and generation. ``None`` draws from numpy's global random state, as
         scikit-learn does; pass an int for reproducible output.
@@ -303,7 +303,7 @@ def _check_image_shape(value) -> tuple[int, ...]:
 
 
 def _layout(sample: tuple[int, ...], arg: str) -> str:
-    # Same rule as ganaug.datasets.from_arrays: channels first if the first axis is 1 or 3.
+    # Same rule as ganaug.data.from_arrays: channels first if the first axis is 1 or 3.
     if len(sample) == 2:
         return "hw"
     if sample[0] in (1, 3):

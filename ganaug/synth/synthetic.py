@@ -40,7 +40,7 @@ class SyntheticDataset(Dataset):
 
     Items are ``(image, target)`` like a torchvision dataset, with ``transform`` /
     ``target_transform``, ``classes``, ``class_to_idx`` and ``targets``. ``generator`` is a
-    :class:`~ganaug.models.ConditionalGenerator` (copied, put in eval mode on ``device``) or the
+    :class:`~ganaug.ConditionalGenerator` (copied, put in eval mode on ``device``) or the
     path of a file written by ``gen.save`` or by training.
 
     Class control (pick one): ``size`` alone gives equal class counts; ``class_counts`` (a list of K
@@ -54,11 +54,11 @@ class SyntheticDataset(Dataset):
 
     Determinism: item i depends only on ``seed``, the current epoch and i. :meth:`resample` moves
     to another epoch, i.e. fresh images (same labels) without rebuilding the dataset.
-    ``quality_filter``: a :class:`~ganaug.filtering.SampleFilter`; each item then draws up to
+    ``quality_filter``: a :class:`~ganaug.SampleFilter`; each item then draws up to
     ``max_tries`` candidates and keeps the first one the filter accepts. The per-class acceptance
     rate, measured on ``probe_per_class`` samples per class at construction, is in
     :attr:`acceptance_rates`; a class too unlikely to fill its quota raises
-    :class:`~ganaug.filtering.FilterQuotaError` right away.
+    :class:`~ganaug.FilterQuotaError` right away.
 
     Images are generated ``BLOCK`` (128) at a time and the last few blocks are cached (at most
     ``cache_mb`` MiB per process). With ``device="cuda"`` use ``num_workers=0``.
@@ -114,7 +114,7 @@ class SyntheticDataset(Dataset):
         self._tried, self._kept = torch.zeros(k, dtype=torch.long), torch.zeros(k, dtype=torch.long)
         if quality_filter is not None:
             if not isinstance(quality_filter, SampleFilter):
-                fail("quality_filter", "a ganaug.filtering.SampleFilter (ConfidenceFilter or DiscriminatorFilter)",
+                fail("quality_filter", "a ganaug.SampleFilter (ConfidenceFilter or DiscriminatorFilter)",
                      type(quality_filter).__name__, "Build one with ConfidenceFilter(...) or "
                      "DiscriminatorFilter(...).", TypeError)
             self._probe(check_int("probe_per_class", probe_per_class, minimum=1))
