@@ -94,6 +94,9 @@ def test_rerun_skips_finished_runs_and_extends_the_grid(tmp_path, monkeypatch):
 
 
 def test_schedules_are_sized_by_the_subset():
+    # the schedule rule is part of the setting: rows of another rule are never reused
+    assert BenchmarkConfig(clf_epochs=20).setting() != BenchmarkConfig().setting()
+    assert BenchmarkConfig(clf_min_steps=1500).clf_setting() != BenchmarkConfig().clf_setting()
     assert bm.gan_steps_for(100) == 4000 and bm.gan_steps_for(500) == 10_000 and bm.gan_steps_for(59_000) == 20_000
     cfg = BenchmarkConfig()
     assert cfg.train_config(100, seed=1, device="cpu").steps == 4000
@@ -159,6 +162,8 @@ def test_quick_config_is_digits():
     (dict(teacher_weight=2.0), "teacher_weight"),
     (dict(filter_keep=0.0), "filter_keep"),
     (dict(clf_steps=0), "clf_steps"),
+    (dict(clf_epochs=0), "clf_epochs: expected an integer >= 1"),
+    (dict(clf_min_steps=500, clf_max_steps=400), "clf_max_steps: expected at least clf_min_steps \\(500\\)"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):

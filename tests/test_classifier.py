@@ -161,3 +161,4 @@ def test_clf_steps_for_is_40_epochs_within_3000_and_12000_batches():
 
     assert clf_steps_for(100) == 3000 and clf_steps_for(5000) == 3125 and clf_steps_for(59_000) == 12_000
     assert clf_steps_for(5000, batch_size=32) == 6250
+    assert clf_steps_for(5000, epochs=20, min_steps=100, max_steps=1000) == 1000

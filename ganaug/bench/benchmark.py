@@ -101,7 +101,10 @@ class BenchmarkConfig:
     gan_minutes: float | None = None  # wall-clock cap per GAN (makes cells machine-dependent)
     gan_aug_copies: int = 20  # real+augan+aug: augmented copies of every image in the GAN's training set
     # classifier, identical for every method of a cell
-    clf_steps: int | None = None  # None = clf_steps_for(subset size)
+    clf_steps: int | None = None  # None = clf_steps_for(subset size, ...) with the three fields below
+    clf_epochs: int = 40  # the sized schedule: this many epochs of the subset,
+    clf_min_steps: int = 3000  # but at least this many batches (a tiny subset still converges)
+    clf_max_steps: int = 12_000  # and at most this many
     clf_width: int = 16
     clf_batch: int = 64
     clf_lr: float = 1e-3
@@ -142,6 +145,11 @@ class BenchmarkConfig:
         check_int("gan_aug_copies", self.gan_aug_copies, minimum=1)
         if self.clf_steps is not None:
             check_int("clf_steps", self.clf_steps, minimum=2)
+        check_int("clf_epochs", self.clf_epochs, minimum=1)
+        check_int("clf_min_steps", self.clf_min_steps, minimum=2)
+        if check_int("clf_max_steps", self.clf_max_steps, minimum=2) < self.clf_min_steps:
+            fail("clf_max_steps", f"at least clf_min_steps ({self.clf_min_steps})", self.clf_max_steps,
+                 "Raise clf_max_steps or lower clf_min_steps.")
         check_int("clf_width", self.clf_width, minimum=1)
         check_int("clf_batch", self.clf_batch, minimum=1)
         check_float("clf_lr", self.clf_lr, 0.0, low_open=True)
@@ -358,7 +366,8 @@ class _Cell:
     def __init__(self, cfg, subset, evaluation, selection, seed, device, gan_dir: Path | None):
         self.cfg, self.subset, self.evaluation, self.selection = cfg, subset, evaluation, selection
         self.seed, self.device, self.gan_dir = seed, device, gan_dir
-        self.clf_steps = cfg.clf_steps or clf_steps_for(len(subset), cfg.clf_batch)
+        self.clf_steps = cfg.clf_steps or clf_steps_for(len(subset), cfg.clf_batch, cfg.clf_epochs,
+                                                        cfg.clf_min_steps, cfg.clf_max_steps)
         self._gens: dict[str, Any] = {}
         self._info: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Any] = {}

@@ -66,9 +66,11 @@ def _first_item_shape(data) -> tuple[int, ...]:
     return tuple(image.shape)
 
 
-def clf_steps_for(n_real: int, batch_size: int = 64) -> int:
-    """The classifier schedule sized for ``n_real`` labelled images: 40 epochs, 3,000 to 12,000 batches."""
-    return max(3000, min(12_000, -(-40 * n_real // batch_size)))
+def clf_steps_for(n_real: int, batch_size: int = 64, epochs: int = 40, min_steps: int = 3000,
+                  max_steps: int = 12_000) -> int:
+    """The classifier schedule sized for ``n_real`` labelled images: ``epochs`` epochs, clipped to
+    ``[min_steps, max_steps]`` batches (default 40 epochs, 3,000 to 12,000)."""
+    return max(min_steps, min(max_steps, -(-epochs * n_real // batch_size)))
 
 
 def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str | torch.device | None = None,
