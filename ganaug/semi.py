@@ -252,27 +252,47 @@ def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: i
                  f"Pass {key} to fit itself.", TypeError)
     kwargs = {"seed": seed, "device": device, "progress": progress, **kwargs}
     pool = load_pool(unlabelled, data)
-    # What defines the pseudo-labels; device and progress do not change them.
+    if resume and path is not None and path.exists():
+        return load_pseudo_labels(path, data, pool, kwargs)
+    result = pseudo_label(data, pool, **kwargs)
+    if path is not None and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 writes the file
+        save_pseudo_labels(path, result, data, pool, kwargs)
+    return result.data
+
+
+def _cache_ids(data: LabelledImages, pool: torch.Tensor, kwargs: dict) -> dict[str, str]:
+    # What defines the pseudo-labels: the images and pseudo_label's options (device and progress do not).
     settings = json.dumps({k: v for k, v in kwargs.items() if k not in ("device", "progress")},
                           sort_keys=True, default=repr)
     pool_id = fingerprint(LabelledImages(pool, torch.zeros(len(pool), dtype=torch.int64), ["pool"]))
-    ids = {"labelled": fingerprint(data), "pool": pool_id}
-    if resume and path is not None and path.exists():
-        saved = safe_load(path, expected=(PSEUDO_LABELS_FORMAT,))
-        if saved.get("labelled") != ids["labelled"] or saved.get("pool") != ids["pool"] or saved.get("settings") != settings:
-            fail("unlabelled", f"the labelled images, pool and pseudo_label_kwargs that wrote {str(path)!r}",
-                 "different ones", "Resume with the original data and options, or start a new out_dir.")
-        try:
-            index, targets = saved["pool_index"].long(), saved["targets"].long()
-            return LabelledImages(torch.cat([data.images, pool[index]]), torch.cat([data.targets, targets]),
-                                  data.classes, name=data.name)
-        except (KeyError, IndexError, RuntimeError, AttributeError) as err:
-            raise CheckpointError(f"checkpoint: {str(path)!r} does not match the pool ({err}). Start a new "
-                                  "out_dir.") from None
-    result = pseudo_label(data, pool, **kwargs)
-    if path is not None and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 writes the file
-        atomic_save({"format": PSEUDO_LABELS_FORMAT, "version": 1, **ids, "settings": settings,
-                     "n_labelled": result.n_labelled, "n_pseudo": result.n_pseudo,
-                     "pool_index": result.pool_index, "targets": result.pseudo.targets.clone(),
-                     "confidence": result.confidence, "rounds": json.dumps(result.rounds)}, path)
-    return result.data
+    return {"labelled": fingerprint(data), "pool": pool_id, "settings": settings}
+
+
+def save_pseudo_labels(path: str | Path, result: PseudoLabels, data: LabelledImages, pool: torch.Tensor,
+                       kwargs: dict) -> None:
+    """Write ``result`` (pool rows, labels, confidences, per-round counts) atomically to ``path``, tagged
+    with fingerprints of ``data`` and ``pool`` and the ``pseudo_label`` options ``kwargs`` that made it."""
+    atomic_save({"format": PSEUDO_LABELS_FORMAT, "version": 1, **_cache_ids(data, pool, kwargs),
+                 "n_labelled": result.n_labelled, "n_pseudo": result.n_pseudo,
+                 "pool_index": result.pool_index, "targets": result.pseudo.targets.clone(),
+                 "confidence": result.confidence, "rounds": json.dumps(result.rounds)}, path)
+
+
+def load_pseudo_labels(path: str | Path, data: LabelledImages, pool: torch.Tensor, kwargs: dict, *,
+                       options: str = "pseudo_label_kwargs",
+                       fix: str = "Resume with the original data and options, or start a new out_dir.") -> LabelledImages:
+    """The union (``data`` + pseudo-labelled ``pool`` images) stored by :func:`save_pseudo_labels`.
+
+    Refused (ValueError, ending with ``fix``) when ``data``, ``pool`` or the ``pseudo_label`` options
+    ``kwargs`` (called ``options`` in the message) differ from the ones that wrote ``path``.
+    """
+    saved = safe_load(path, expected=(PSEUDO_LABELS_FORMAT,))
+    if any(saved.get(k) != v for k, v in _cache_ids(data, pool, kwargs).items()):
+        fail("unlabelled", f"the labelled images, pool and {options} that wrote {str(path)!r}", "different ones", fix)
+    try:
+        index, targets = saved["pool_index"].long(), saved["targets"].long()
+        return LabelledImages(torch.cat([data.images, pool[index]]), torch.cat([data.targets, targets]),
+                              data.classes, name=data.name)
+    except (KeyError, IndexError, RuntimeError, AttributeError) as err:
+        raise CheckpointError(f"checkpoint: {str(path)!r} does not match the pool ({err}). Start a new "
+                              "out_dir.") from None
