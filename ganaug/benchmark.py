@@ -88,9 +88,11 @@ def base_method(label: str) -> str:
     return label.split("@", 1)[0]
 
 
-def clf_steps_for(n_real: int, batch_size: int = 64) -> int:
-    """The classifier schedule sized for ``n_real`` labelled images: 40 epochs, 3,000 to 12,000 batches."""
-    return max(3000, min(12_000, -(-40 * n_real // batch_size)))
+def clf_steps_for(n_real: int, batch_size: int = 64, epochs: int = 40, min_steps: int = 3000,
+                  max_steps: int = 12_000) -> int:
+    """The classifier schedule sized for ``n_real`` labelled images: ``epochs`` epochs, clipped to
+    ``[min_steps, max_steps]`` batches (default 40 epochs, 3,000 to 12,000)."""
+    return max(min_steps, min(max_steps, -(-epochs * n_real // batch_size)))
 
 
 def gan_steps_for(n_real: int) -> int:
@@ -112,7 +114,8 @@ class BenchmarkConfig:
     (:func:`ganaug.pseudo_label` with ``semi_threshold``, ``semi_rounds``, the benchmark's classifier
     and augmentation) and train one GAN ("sgan") on labelled + pseudo-labelled images, for
     ``gan_steps_for(len(union))`` steps. Every classifier of such a cell trains for
-    ``clf_steps_for(labelled + pool)`` steps (12,000 on MNIST), the same for every method.
+    ``clf_steps`` steps, or the schedule rule applied to labelled + pool images (12,000 on MNIST by
+    default), the same for every method.
     """
 
     dataset: str = "mnist"  # "mnist" (official split), "digits" (70/30 seeded split), fashion-mnist, ...
@@ -141,7 +144,10 @@ class BenchmarkConfig:
     gan_minutes: float | None = None  # wall-clock cap per GAN (makes cells machine-dependent)
     gan_aug_copies: int = 20  # real+augan+aug: augmented copies of every image in the GAN's training set
     # classifier, identical for every method of a cell
-    clf_steps: int | None = None  # None = clf_steps_for(subset size)
+    clf_steps: int | None = None  # None = clf_steps_for(subset size, ...) with the three fields below
+    clf_epochs: int = 40  # the sized schedule: this many epochs of the subset,
+    clf_min_steps: int = 3000  # but at least this many batches (a tiny subset still converges)
+    clf_max_steps: int = 12_000  # and at most this many
     clf_width: int = 16
     clf_batch: int = 64
     clf_lr: float = 1e-3
@@ -199,6 +205,11 @@ class BenchmarkConfig:
         check_int("gan_aug_copies", self.gan_aug_copies, minimum=1)
         if self.clf_steps is not None:
             check_int("clf_steps", self.clf_steps, minimum=2)
+        check_int("clf_epochs", self.clf_epochs, minimum=1)
+        check_int("clf_min_steps", self.clf_min_steps, minimum=2)
+        if check_int("clf_max_steps", self.clf_max_steps, minimum=2) < self.clf_min_steps:
+            fail("clf_max_steps", f"at least clf_min_steps ({self.clf_min_steps})", self.clf_max_steps,
+                 "Raise clf_max_steps or lower clf_min_steps.")
         check_int("clf_width", self.clf_width, minimum=1)
         check_int("clf_batch", self.clf_batch, minimum=1)
         check_float("clf_lr", self.clf_lr, 0.0, low_open=True)
@@ -234,11 +245,17 @@ class BenchmarkConfig:
         return _hash({k: v for k, v in self.fields().items()
                       if k in ("dataset", "eval_split", "val_per_class", "unlabelled") or k.startswith("clf_")})
 
+    def sized_steps(self, n_images: int) -> int:
+        """The classifier schedule for ``n_images`` training images under this config's rule."""
+        return clf_steps_for(n_images, self.clf_batch, self.clf_epochs, self.clf_min_steps, self.clf_max_steps)
+
     def pseudo_label_kwargs(self, seed: int, device: Any) -> dict[str, Any]:
         """The :func:`ganaug.pseudo_label` options of a semi-supervised cell: the benchmark's classifier
-        (width, batch) and digit augmentation, ``semi_threshold``, ``semi_rounds``; each round's schedule is
-        ``clf_steps``, or (None) sized by that round's training set."""
+        (width, batch; pseudo_label's Adam lr 1e-3 with cosine decay) and digit augmentation,
+        ``semi_threshold``, ``semi_rounds``; each round's schedule is ``clf_steps``, or (None) this config's
+        rule applied to that round's training set."""
         return dict(threshold=self.semi_threshold, rounds=self.semi_rounds, steps=self.clf_steps,
+                    schedule=(self.clf_epochs, self.clf_min_steps, self.clf_max_steps),
                     width=self.clf_width, batch_size=self.clf_batch, augmentation="default", seed=seed,
                     device=device)
 
@@ -550,7 +567,7 @@ class _Cell:
         self.pool_targets = pool_targets  # (M,) the pool's true labels: diagnostics only, never trained on
         self.extractor = extractor  # () -> the feature extractor of the semi GAN's recall / coverage
         n_train = len(subset) + (len(unlabelled) if unlabelled is not None else 0)
-        self.clf_steps = cfg.clf_steps or clf_steps_for(n_train, cfg.clf_batch)
+        self.clf_steps = cfg.clf_steps or cfg.sized_steps(n_train)
         self._union: LabelledImages | None = None
         self._gens: dict[str, Any] = {}
         self._info: dict[str, dict[str, Any]] = {}

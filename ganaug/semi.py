@@ -64,6 +64,7 @@ class PseudoLabels:
 
 def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rounds: int = 2,
                  max_class_ratio: float | None = 1.5, steps: int | None = None,
+                 schedule: tuple[int, int, int] = (40, 3000, 12_000),
                  augmentation: str | Callable | None = "default", width: int = 32, batch_size: int = 64,
                  seed: int = 0, device: str | torch.device | None = None, progress: bool = False) -> PseudoLabels:
     """Label the confident part of an unlabelled pool with a self-trained classifier.
@@ -86,8 +87,8 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
     the cap keeps its most confident ones. So one easy class cannot swamp the others, and when at least
     half of the classes have no confident image nothing is kept. ``None`` disables the cap.
 
-    ``steps``: batches per classifier training; ``None`` = 40 epochs of that round's training set,
-    at least 3,000 and at most 12,000 batches. ``augmentation``: ``"default"`` is the digit pipeline of
+    ``steps``: batches per classifier training; ``None`` = ``schedule`` = (epochs, min, max): that many
+    epochs of the round's training set, clipped to [min, max] batches (default 40 epochs, 3,000 to 12,000). ``augmentation``: ``"default"`` is the digit pipeline of
     the benchmarks (small affine jitter + elastic distortion, seeded with ``seed``), ``None`` none, or
     a transform returning ganaug tensors (e.g. an :class:`~ganaug.transforms.AlbumentationsAdapter`).
     Seeded: the same arguments give the same labels and weights on CPU.
@@ -101,6 +102,11 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                                       fix="Pass a ratio >= 1 (e.g. 1.5), or None for no class cap.")
     if steps is not None:
         steps = check_int("steps", steps, minimum=1, fix="Pass steps >= 1, or None for the default schedule.")
+    if (not isinstance(schedule, (tuple, list)) or len(schedule) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in schedule)
+            or schedule[1] > schedule[2]):
+        fail("schedule", "(epochs, min_steps, max_steps): three integers >= 1 with min_steps <= max_steps", schedule,
+             "Pass e.g. schedule=(40, 3000, 12000).")
     seed = check_int("seed", seed)
     if augmentation is not None and augmentation != "default" and not callable(augmentation):
         fail("augmentation", "'default', None or a callable transform", augmentation,
@@ -125,7 +131,7 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
             transform = AlbumentationsAdapter(digit_augmentation(labelled.image_shape[1], seed))
         if transform is not None:
             data = LabelledImages(data.images, data.targets, data.classes, transform=transform, name=data.name)
-        return train_classifier(data, steps=steps or clf_steps_for(len(data), batch_size), seed=seed,
+        return train_classifier(data, steps=steps or clf_steps_for(len(data), batch_size, *schedule), seed=seed,
                                 device=device, batch_size=batch_size, width=width, lr_schedule="cosine",
                                 num_classes=labelled.num_classes, progress=progress)
 

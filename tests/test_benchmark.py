@@ -96,6 +96,10 @@ def test_rerun_skips_finished_runs_and_extends_the_grid(tmp_path, monkeypatch):
 
 def test_schedules_are_sized_by_the_subset():
     assert bm.clf_steps_for(100) == 3000 and bm.clf_steps_for(5000) == 3125 and bm.clf_steps_for(59_000) == 12_000
+    assert bm.clf_steps_for(5000, epochs=20, min_steps=100, max_steps=1000) == 1000
+    # the schedule rule is part of the setting: rows of another rule are never reused
+    assert BenchmarkConfig(clf_epochs=20).setting() != BenchmarkConfig().setting()
+    assert BenchmarkConfig(clf_min_steps=1500).clf_setting() != BenchmarkConfig().clf_setting()
     assert bm.gan_steps_for(100) == 4000 and bm.gan_steps_for(500) == 10_000 and bm.gan_steps_for(59_000) == 20_000
     cfg = BenchmarkConfig()
     assert cfg.train_config(100, seed=1, device="cpu").steps == 4000
@@ -168,6 +172,8 @@ def test_augmentation_keeps_shape_and_range():
     (dict(teacher_weight=2.0), "teacher_weight"),
     (dict(filter_keep=0.0), "filter_keep"),
     (dict(clf_steps=0), "clf_steps"),
+    (dict(clf_epochs=0), "clf_epochs: expected an integer >= 1"),
+    (dict(clf_min_steps=500, clf_max_steps=400), "clf_max_steps: expected at least clf_min_steps \\(500\\)"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
