@@ -240,6 +240,12 @@ def _add_benchmark_parser(command) -> None:
     p.add_argument("--gan-minutes", type=float, default=None, help="wall-clock cap per GAN (default: none)")
     p.add_argument("--clf-steps", type=int, default=None,
                    help="classifier batches, every method of a cell (default: 40 epochs of the subset, 3,000 to 12,000)")
+    p.add_argument("--clf-epochs", type=int, default=None,
+                   help=f"sized schedule: epochs of the subset (default: {d.clf_epochs})")
+    p.add_argument("--clf-min-steps", type=int, default=None,
+                   help=f"sized schedule: at least this many batches (default: {d.clf_min_steps})")
+    p.add_argument("--clf-max-steps", type=int, default=None,
+                   help=f"sized schedule: at most this many batches (default: {d.clf_max_steps})")
     p.add_argument("--clf-width", type=int, default=None, help=f"classifier width (default: {d.clf_width})")
     p.add_argument("--shares", type=float, nargs="+", default=None,
                    help=f"synthetic shares tried by every mixing method; @auto picks among them and 0 on the "
@@ -516,9 +522,9 @@ def _benchmark(args) -> int:
         base = quick_config() if args.quick else BenchmarkConfig()
         given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
                                                  "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
-                                                 "clf_width", "shares", "teacher_weight", "val_per_class",
-                                                 "filter_keep", "device", "unlabelled", "semi_threshold",
-                                                 "semi_rounds")
+                                                 "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares",
+                                                 "teacher_weight", "val_per_class", "filter_keep", "device",
+                                                 "unlabelled", "semi_threshold", "semi_rounds")
                  if getattr(args, f) is not None}
         for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:

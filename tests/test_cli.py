@@ -167,6 +167,8 @@ BAD_INVOCATIONS = [  # (argv with {gen}/{ckpt}/{tmp}/{nan}/{junk} placeholders, 
     (["benchmark", "--out", "{tmp}/b", "--sizes", "-1"], r"--sizes: expected an integer >= 0"),
     (["benchmark", "--out", "{tmp}/b", "--methods", "real+gann"], r"--methods: expected one of.*Did you mean 'real\+gan'"),
     (["benchmark", "--out", "{tmp}/b", "--shares", "1.5"], r"--shares: expected"),
+    (["benchmark", "--out", "{tmp}/b", "--clf-min-steps", "500", "--clf-max-steps", "400"],
+     r"--clf-max-steps: expected at least --clf-min-steps \(500\)"),
     (["benchmark", "--out", "{gen}", "--quick"], r"--out: expected a folder"),
     (["benchmark", "--out", "{tmp}/nothing", "--report-only"], r"--out: expected a folder holding a benchmark"),
 ]
