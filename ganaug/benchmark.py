@@ -420,6 +420,7 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
             fail("sizes", f"at most {max_size} images per class (the smallest class of the {cfg.dataset} "
                  "training split less the selection split), or 0 for all", s, "Drop that size or use 0 (full).")
     labels = [lab for m in cfg.methods for lab in _labels(m, cfg.shares)]
+    _check_augmentation(cfg)
     extractor = functools.cache(lambda: _feature_extractor(cfg, device))
     todo = [(size, seed, lab) for size in cfg.sizes for seed in cfg.seeds for lab in labels
             if (size, seed, lab) not in done]
@@ -471,6 +472,18 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     if bar is not None:
         bar.close()
     return [r for r in store.rows() if r["setting"] == setting]
+
+
+def _check_augmentation(cfg: BenchmarkConfig) -> None:
+    # Fail before any training, not hours into a grid, where albumentations is missing (a bare install).
+    if cfg.unlabelled or any("aug" in m for m in cfg.methods):
+        try:
+            import albumentations  # noqa: F401
+        except ImportError as err:
+            raise RuntimeError(f"methods: the classical augmentation of {', '.join(m for m in cfg.methods if 'aug' in m)}"
+                               f"{' and the pseudo-labelling' if cfg.unlabelled else ''} needs albumentations, which "
+                               f"does not import here ({err}). Install it (pip install 'albumentations>=2.0,<3'), or "
+                               "run only methods without augmentation.") from None
 
 
 def _feature_extractor(cfg: BenchmarkConfig, device: torch.device):

@@ -387,3 +387,14 @@ def test_cli_semi_mode(tmp_path, capsys):
     assert json.loads((tmp_path / "config.json").read_text())["semi_threshold"] == 0.05
     assert main(["benchmark", "--dataset", "digits", "--methods", "real", "self-train", "--out", str(tmp_path / "x")]) == 2
     assert "--methods: expected methods that need no unlabelled pool" in capsys.readouterr().err
+
+
+def test_missing_albumentations_fails_before_any_training(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "albumentations", None)  # `import albumentations` raises ImportError
+    monkeypatch.setattr(bm, "train_classifier", lambda *a, **k: pytest.fail("trained before the check"))
+    with pytest.raises(RuntimeError, match="methods: the classical augmentation of real\\+aug and the pseudo-labelling "
+                       "needs albumentations"):
+        run_benchmark(semi(methods=("real", "real+aug", "self-train")), tmp_path, progress=False, log=None)
+    assert not (tmp_path / "results.csv").exists()
