@@ -710,6 +710,13 @@ class _Cell:
                 info["pseudo_label_accuracy"] = float(right.double().mean())
             (path.parent / "info.json").write_text(json.dumps(info, indent=1))
         self._union = result.data
+        # The last round's classifier trained on this union exactly as model("self-train") would (same
+        # data, augmentation, seed, width, batch, Adam 1e-3 with cosine decay), so it is reused when its
+        # step count is the cell's: one classifier fewer per cell.
+        cfg = self.cfg
+        if (cfg.clf_lr, cfg.clf_schedule) == (1e-3, "cosine") and (
+                cfg.clf_steps or cfg.sized_steps(len(result.data))) == self.clf_steps:
+            self._models.setdefault("self-train", result.classifier)
         return self._union
 
     def gan_info(self, kind: str) -> dict[str, Any]:

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -398,3 +399,23 @@ def test_missing_albumentations_fails_before_any_training(tmp_path, monkeypatch)
                        "needs albumentations"):
         run_benchmark(semi(methods=("real", "real+aug", "self-train")), tmp_path, progress=False, log=None)
     assert not (tmp_path / "results.csv").exists()
+
+
+def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_cells():
+    from conftest import state_equal
+    from ganaug.datasets import load_dataset
+
+    cfg = semi().validate()
+    pool, selection, evaluation = bm.load_benchmark_data(cfg)
+    subset, unlabelled = load_dataset(pool, n_per_class=5, seed=0, unlabelled="rest")
+    cell = lambda: bm._Cell(cfg, subset, evaluation, selection, 0, torch.device("cpu"), None,  # noqa: E731
+                            unlabelled=unlabelled)
+    a, b = cell(), cell()
+    a.union()
+    b._union = a._union  # the same union, but no classifier from the pseudo-labelling
+    reused, fresh = a.model("self-train"), b.model("self-train")
+    assert reused is not fresh and state_equal(reused, fresh)  # reusing it changes no number
+    c = bm._Cell(dataclasses.replace(cfg, clf_lr=2e-3), subset, evaluation, selection, 0, "cpu", None,
+                 unlabelled=unlabelled)
+    c.union()
+    assert "self-train" not in c._models  # another recipe: self-train trains its own classifier
