@@ -88,7 +88,8 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
     half of the classes have no confident image nothing is kept. ``None`` disables the cap.
 
     ``steps``: batches per classifier training; ``None`` = ``schedule`` = (epochs, min, max): that many
-    epochs of the round's training set, clipped to [min, max] batches (default 40 epochs, 3,000 to 12,000). ``augmentation``: ``"default"`` is the digit pipeline of
+    epochs of the round's training set, clipped to [min, max] batches (default 40 epochs, 3,000 to
+    12,000). ``augmentation``: ``"default"`` is the digit pipeline of
     the benchmarks (small affine jitter + elastic distortion, seeded with ``seed``), ``None`` none, or
     a transform returning ganaug tensors (e.g. an :class:`~ganaug.transforms.AlbumentationsAdapter`).
     Seeded: the same arguments give the same labels and weights on CPU.
