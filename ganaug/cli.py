@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_benchmark_parser(command) -> None:
-    from .bench.benchmark import METHODS, BenchmarkConfig
+    from .bench.benchmark import (DEFAULT_METHODS, DEFAULT_SIZES, METHODS, SEMI_DEFAULT_METHODS, SEMI_METHODS, SEMI_SIZES,
+                                  BenchmarkConfig)
 
     d = BenchmarkConfig()
     p = command("benchmark", "Train a classifier on seeded labelled subsets with and without GAN / "
@@ -211,11 +212,20 @@ def _add_benchmark_parser(command) -> None:
     p.add_argument("--root", default=None, help="folder holding MNIST/ (default: $GANAUG_DATA or ./data)")
     p.add_argument("--download", action="store_true", help="download MNIST/Fashion-MNIST if missing")
     p.add_argument("--sizes", type=int, nargs="+", default=None,
-                   help=f"labelled images per class; 0 = full training set (default: {' '.join(map(str, d.sizes))})")
+                   help=f"labelled images per class; 0 = full training set (default: {' '.join(map(str, DEFAULT_SIZES))}; "
+                   f"with --unlabelled rest: {' '.join(map(str, SEMI_SIZES))})")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help=f"seeds, one subset + GAN + classifiers each (default: {' '.join(map(str, d.seeds))})")
     p.add_argument("--methods", nargs="+", default=None,
-                   help=f"any of: {' '.join(METHODS)} (default: {' '.join(d.methods)})")
+                   help=f"any of: {' '.join(METHODS)}; {' '.join(SEMI_METHODS)} need --unlabelled rest (default: "
+                   f"{' '.join(DEFAULT_METHODS)}; with --unlabelled rest: {' '.join(SEMI_DEFAULT_METHODS)})")
+    p.add_argument("--unlabelled", default=None, metavar="rest",
+                   help="semi-supervised mode: every cell's unlabelled pool is the rest of the training split (less "
+                   "the selection split); methods never read its labels (default: off)")
+    p.add_argument("--semi-threshold", type=float, default=None,
+                   help=f"with --unlabelled: the confidence a pseudo-label needs (default: {d.semi_threshold})")
+    p.add_argument("--semi-rounds", type=int, default=None,
+                   help=f"with --unlabelled: pseudo-labelling rounds (default: {d.semi_rounds})")
     p.add_argument("--eval-split", default=None,
                    help=f"test or val (held out of the training split, for tuning) (default: {d.eval_split})")
     p.add_argument("--val-per-class", type=int, default=None,
@@ -512,12 +522,15 @@ def _benchmark(args) -> int:
         base = quick_config() if args.quick else BenchmarkConfig()
         given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
                                                  "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
-                                                 "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares", "teacher_weight", "val_per_class",
-                                                 "filter_keep", "device")
+                                                 "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares",
+                                                 "teacher_weight", "val_per_class", "filter_keep", "device",
+                                                 "unlabelled", "semi_threshold", "semi_rounds")
                  if getattr(args, f) is not None}
         for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:
                 given[f] = tuple(given[f])
+        if "unlabelled" in given and "methods" not in given:
+            given["methods"] = None  # the semi-supervised mode's default methods (also with --quick)
         cfg = dataclasses.replace(base, download=args.download, **given).validate()
         check_device("device", cfg.device)
         out = Path(args.out)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -5,7 +6,7 @@ import torch
 
 import ganaug.bench.benchmark as bm
 from ganaug.bench.benchmark import METHODS, BenchmarkConfig, quick_config, run_benchmark
-from ganaug.bench.store import ResultStore
+from ganaug.bench.store import CSV_FIELDS, ResultStore
 from ganaug.gan.checkpoint import safe_load
 from ganaug.data.datasets import fingerprint, stratified_subset
 from ganaug.data.transforms import digit_augmentation
@@ -17,10 +18,13 @@ def tiny(**kw):
     return BenchmarkConfig(**{**base, **kw})
 
 
+SUPERVISED = tuple(m for m in METHODS if m not in bm.SEMI_METHODS)
+
+
 def test_every_method_runs_and_is_recorded(tmp_path):
-    cfg = tiny(methods=METHODS)
+    cfg = tiny(methods=SUPERVISED)
     rows = run_benchmark(cfg, tmp_path, progress=False, log=None)
-    expected = [lab for m in METHODS for lab in (
+    expected = [lab for m in SUPERVISED for lab in (
         [f"{m}@0.25", f"{m}@0.5", f"{m}@auto"] if m in bm.SHARE_BASELINE else [m])]
     assert [r["method"] for r in rows] == expected
     assert all(r["status"] == "ok" and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["val_accuracy"] <= 1.0 for r in rows)
@@ -219,3 +223,192 @@ def test_cli_quick_at_tiny_size_and_report_only(tmp_path, capsys):
     assert (tmp_path / "results.md").exists() and (tmp_path / "results.png").exists()
     assert main(["benchmark", "--out", str(tmp_path / "x"), "--quick", "--shares", "1.5"]) == 2
     assert "shares: expected a number in (0.0, 1.0], got 1.5. Pass fractions in (0, 1)" in capsys.readouterr().err
+
+
+# --- semi-supervised mode: k labelled images per class, the rest of the training split as an unlabelled pool
+
+
+def semi(**kw):
+    # threshold 0.05: the tiny classifiers are unsure, yet pseudo-labels are kept, so the union is not empty
+    base = dict(unlabelled="rest", methods=bm.SEMI_DEFAULT_METHODS, shares=(0.5,), semi_threshold=0.05,
+                semi_rounds=1, clf_steps=40, clf_width=4)
+    return tiny(**{**base, **kw})
+
+
+def as_rows(x: torch.Tensor) -> set[bytes]:
+    return {row.numpy().tobytes() for row in x.reshape(len(x), -1)}
+
+
+def test_semi_mode_runs_every_method_on_a_pool_disjoint_from_labels_and_selection(tmp_path, monkeypatch):
+    from ganaug.data.datasets import LabelledImages, load_dataset
+    from ganaug.classify.semi import PSEUDO_LABELS_FORMAT
+
+    sized_for = []
+    real_config = BenchmarkConfig.train_config
+    monkeypatch.setattr(BenchmarkConfig, "train_config",
+                        lambda self, n, *a, **k: sized_for.append(n) or real_config(self, n, *a, **k))
+    monkeypatch.setattr(bm, "gan_steps_for", lambda n: 6)  # tiny GAN, still sized by the union (recorded above)
+    cfg = semi(gan_steps=None)
+    rows = run_benchmark(cfg, tmp_path, progress=False, log=None)
+    assert cfg.methods == bm.SEMI_DEFAULT_METHODS  # the mode's default
+    assert [r["method"] for r in rows] == [
+        "real", "real+aug", "self-train", "real+sgan@0.5", "real+sgan@auto", "real+sgan+aug@0.5", "real+sgan+aug@auto",
+        "self-train+sgan+aug@0.5", "self-train+sgan+aug@auto", "cas-sgan"]
+    assert all(r["status"] == "ok" and 0.0 <= r["accuracy"] <= 1.0 and r["n_real"] == 50 for r in rows)
+    assert {r["clf_steps"] for r in rows} == {40}  # one schedule for every method of the cell
+    by = {r["method"]: r for r in rows}
+    sgan = [r for r in rows if "sgan" in r["method"]]
+    assert {r["gan_cas"] for r in sgan} == {by["cas-sgan"]["accuracy"]} and {r["gan_steps"] for r in sgan} == {6}
+    assert all(0.0 <= r["gan_recall"] <= 1.0 and 0.0 <= r["gan_coverage"] <= 1.0 for r in sgan)
+    assert all(r["gan_cas"] != r["gan_cas"] and r["gan_recall"] != r["gan_recall"]  # nan: no GAN
+               for r in (by["real"], by["real+aug"], by["self-train"]))
+    auto = by["self-train+sgan+aug@auto"]  # picks between self-train (share 0) and the shares
+    best = max(("self-train", "self-train+sgan+aug@0.5"), key=lambda k: by[k]["val_accuracy"])
+    assert auto["accuracy"] == by[best]["accuracy"] and float(auto["share"]) == (0.0 if best == "self-train" else 0.5)
+
+    # The pool: the rest of the training split less the selection split; the labelled subset is the
+    # supervised mode's subset.
+    pool, selection, _ = bm.load_benchmark_data(cfg)
+    labelled, unlabelled = load_dataset(pool, n_per_class=5, seed=0, unlabelled="rest")
+    assert fingerprint(labelled) == fingerprint(stratified_subset(pool, 5, seed=0))
+    assert len(labelled) + len(unlabelled) == len(pool)
+    assert not as_rows(unlabelled) & (as_rows(labelled.images) | as_rows(selection.images))
+    saved = safe_load(tmp_path / "gans" / "n5-seed0" / "pseudo" / "pseudo_labels.pt", expected=(PSEUDO_LABELS_FORMAT,))
+    union = LabelledImages(torch.cat([labelled.images, unlabelled[saved["pool_index"]]]),
+                           torch.cat([labelled.targets, saved["targets"]]), labelled.classes)
+    assert saved["n_pseudo"] > 0 and len(union) > len(labelled)
+    ckpt = safe_load(tmp_path / "gans" / "n5-seed0" / "sgan" / "checkpoint.pt")
+    assert ckpt["data"] == fingerprint(union)  # the semi GAN trained on labelled + pseudo-labelled images
+    assert sized_for == [len(union)]  # and its steps are sized by them
+    info = json.loads((tmp_path / "gans" / "n5-seed0" / "pseudo" / "info.json").read_text())
+    assert info["n_pool"] == len(unlabelled) and info["n_pseudo"] == saved["n_pseudo"]
+    right = saved["targets"] == unlabelled_targets(pool, 5, 0)[saved["pool_index"]]
+    assert info["pseudo_label_accuracy"] == float(right.double().mean())
+
+
+def test_semi_cell_reuses_pseudo_labels_and_gan_from_disk_and_refuses_other_settings(tmp_path, monkeypatch):
+    import ganaug.classify.semi as semi_mod
+    import ganaug.gan.training as training
+
+    run_benchmark(semi(methods=("real", "self-train", "real+sgan")), tmp_path, progress=False, log=None)
+
+    def no_retraining(*a, **k):
+        raise AssertionError("the cell's pseudo-labels and semi GAN are read from disk")
+
+    monkeypatch.setattr(semi_mod, "pseudo_label", no_retraining)
+    monkeypatch.setattr(training, "fit", no_retraining)
+    rows = run_benchmark(semi(methods=("real", "self-train", "real+sgan", "self-train+sgan+aug", "cas-sgan")), tmp_path,
+                         progress=False, log=None)
+    assert {r["status"] for r in rows} == {"ok"} and len(rows) == 7
+    with pytest.raises(ValueError, match="unlabelled: expected the labelled images, pool and benchmark settings"):
+        run_benchmark(semi(methods=("self-train",), semi_threshold=0.5), tmp_path, progress=False, log=None)
+
+
+def test_semi_schedule_is_sized_by_labelled_plus_pool():
+    cfg = semi(clf_steps=None).validate()
+    pool, selection, evaluation = bm.load_benchmark_data(cfg)
+    cell = bm._Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, torch.device("cpu"), None,
+                    unlabelled=pool.images[50:])
+    assert cell.clf_steps == bm.clf_steps_for(len(pool))
+    assert bm._Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, "cpu", None).clf_steps == bm.clf_steps_for(50)
+
+
+def test_semi_setting_hash():
+    assert tiny().setting() != semi().setting()
+    assert semi().setting() != semi(semi_threshold=0.9).setting() != semi(semi_rounds=3).setting()
+    assert tiny(semi_threshold=0.9).setting() == tiny().setting()  # semi fields count only in the semi mode
+    # The modes size the schedule differently, so a GAN's CAS is not shared between them.
+    assert tiny(unlabelled="rest").clf_setting() != tiny().clf_setting()
+    assert BenchmarkConfig(unlabelled="rest").validate().methods == bm.SEMI_DEFAULT_METHODS
+    assert BenchmarkConfig().validate().methods == bm.DEFAULT_METHODS
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(methods=("real", "self-train")), "methods: expected methods that need no unlabelled pool .* got "
+     "'self-train'. Pass unlabelled='rest'"),
+    (dict(methods=("real+sgan",)), "methods: expected methods that need no unlabelled pool"),
+    (dict(unlabelled="all"), "unlabelled: expected 'rest'"),
+    (dict(unlabelled="rest", sizes=(5, 0)), "sizes: expected labelled images per class >= 1 with unlabelled='rest'"),
+    (dict(unlabelled="rest", semi_threshold=0.0), "semi_threshold: expected a number in"),
+    (dict(unlabelled="rest", semi_rounds=0), "semi_rounds: expected an integer >= 1"),
+])
+def test_bad_semi_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        tiny(**kw).validate()
+
+
+def test_compare_methods_refuses_semi_methods(digits):
+    with pytest.raises(ValueError, match="methods: expected methods of labelled images \\(compare_methods has no "
+                       "unlabelled pool\\)"):
+        bm.compare_methods(digits, digits, None, ("real", "self-train"), tiny())
+
+
+def test_results_csv_of_an_older_version_is_read_and_extended(tmp_path):
+    old = CSV_FIELDS[:-2]  # before gan_recall / gan_coverage
+    path = tmp_path / "results.csv"
+    values = {"accuracy": "0.5", "status": "ok", "size": "1", "seed": "0", "setting": "s"}
+    path.write_text(",".join(old) + "\n" + ",".join(values.get(f, "") for f in old) + "\n")
+    store = ResultStore(path)
+    assert store.rows()[0]["accuracy"] == 0.5 and store.rows()[0]["gan_recall"] != store.rows()[0]["gan_recall"]
+    store.append({"setting": "s", "size": 2, "seed": 0, "accuracy": 0.7, "gan_recall": 0.3, "status": "ok"})
+    assert path.read_text().splitlines()[0] == ",".join(old)  # its header is kept
+    assert [r["accuracy"] for r in store.rows()] == [0.5, 0.7]
+
+
+def unlabelled_targets(pool, size, seed):
+    """The true labels (M,) of the pool rows that load_dataset(..., unlabelled='rest') hands back."""
+    from ganaug.data.datasets import LabelledImages, load_dataset
+
+    rows = stratified_subset(LabelledImages(torch.arange(len(pool)), pool.targets, pool.classes), size, seed).images
+    rest = torch.ones(len(pool), dtype=torch.bool)
+    rest[rows] = False
+    assert torch.equal(pool.images[rest], load_dataset(pool, n_per_class=size, seed=seed, unlabelled="rest")[1])
+    return pool.targets[rest]
+
+
+def test_cli_semi_mode(tmp_path, capsys):
+    from ganaug.cli import main
+
+    args = ["benchmark", "--dataset", "digits", "--unlabelled", "rest", "--sizes", "5", "--seeds", "0",
+            "--val-per-class", "20", "--semi-threshold", "0.05", "--semi-rounds", "1", "--shares", "0.5",
+            "--gan-steps", "4", "--gan-width", "2", "--clf-steps", "40", "--clf-width", "4", "--out", str(tmp_path),
+            "--no-progress", "--device", "cpu"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "self-train+sgan+aug@auto vs self-train" in out and "| semi GAN (labelled + pseudo-labelled) | 5 |" in out
+    assert {bm.base_method(r["method"]) for r in ResultStore(tmp_path / "results.csv").rows()} == set(
+        bm.SEMI_DEFAULT_METHODS)  # the mode's default methods
+    assert json.loads((tmp_path / "config.json").read_text())["semi_threshold"] == 0.05
+    assert main(["benchmark", "--dataset", "digits", "--methods", "real", "self-train", "--out", str(tmp_path / "x")]) == 2
+    assert "--methods: expected methods that need no unlabelled pool" in capsys.readouterr().err
+
+
+def test_missing_albumentations_fails_before_any_training(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "albumentations", None)  # `import albumentations` raises ImportError
+    monkeypatch.setattr(bm, "train_classifier", lambda *a, **k: pytest.fail("trained before the check"))
+    with pytest.raises(RuntimeError, match="methods: the classical augmentation of real\\+aug and the pseudo-labelling "
+                       "needs albumentations"):
+        run_benchmark(semi(methods=("real", "real+aug", "self-train")), tmp_path, progress=False, log=None)
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_cells():
+    from conftest import state_equal
+    from ganaug.data.datasets import load_dataset
+
+    cfg = semi().validate()
+    pool, selection, evaluation = bm.load_benchmark_data(cfg)
+    subset, unlabelled = load_dataset(pool, n_per_class=5, seed=0, unlabelled="rest")
+    cell = lambda: bm._Cell(cfg, subset, evaluation, selection, 0, torch.device("cpu"), None,  # noqa: E731
+                            unlabelled=unlabelled)
+    a, b = cell(), cell()
+    a.union()
+    b._union = a._union  # the same union, but no classifier from the pseudo-labelling
+    reused, fresh = a.model("self-train"), b.model("self-train")
+    assert reused is not fresh and state_equal(reused, fresh)  # reusing it changes no number
+    c = bm._Cell(dataclasses.replace(cfg, clf_lr=2e-3), subset, evaluation, selection, 0, "cpu", None,
+                 unlabelled=unlabelled)
+    c.union()
+    assert "self-train" not in c._models  # another recipe: self-train trains its own classifier

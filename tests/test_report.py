@@ -86,6 +86,23 @@ def test_share_labels_order_and_baselines():
         None, None, "real", "real", "real", "real+aug", "real+aug", "real+aug", "real+aug"]
     rs = [{**r, "method": r["method"] + "@0.5" if r["method"] == "real+gan+aug" else r["method"]} for r in rows()]
     assert "| real+gan+aug@0.5 vs real+aug | 10 |" in markdown(rs)
+    semi = ["cas-sgan", "self-train+sgan+aug@auto", "real+sgan+aug@0.5", "self-train", "real+sgan@0.5", "real+aug",
+            "real"]
+    assert sorted(semi, key=order) == ["real", "real+aug", "self-train", "real+sgan@0.5", "real+sgan+aug@0.5",
+                                       "self-train+sgan+aug@auto", "cas-sgan"]
+    assert [baseline_of(x) for x in sorted(semi, key=order)] == [
+        None, "real", "real+aug", "real", "real+aug", "self-train", None]
+
+
+def test_semi_gan_quality_table():
+    rs = [{**r, "method": {"real+gan": "real+sgan@0.5", "real+gan+aug": "self-train"}.get(r["method"], r["method"])}
+          for r in rows()]
+    for r in rs:
+        if r["method"] == "real+sgan@0.5":
+            r.update(gan_cas=0.9, gan_recall=0.5 + 0.1 * r["seed"], gan_coverage=0.7, gan_steps=20000, gan_wall_s=60.0)
+    text = markdown(rs)
+    assert "| semi GAN (labelled + pseudo-labelled) | 10 | 0.9000 " in text
+    assert "| 0.6000 | 0.7000 | 20000 | 1.0 |" in text and "| self-train vs real+aug | 10 |" in text
 
 
 def test_gan_quality_table():
@@ -94,6 +111,6 @@ def test_gan_quality_table():
         if r["method"] in ("real+gan", "real+gan+aug"):
             r.update(gan_cas=0.5 + 0.1 * r["seed"], gan_steps=4000, gan_wall_s=120.0)
     text = markdown(rs)
-    assert "| generator | size/class | CAS | steps | minutes |" in text
-    assert "| GAN on the subset | 10 | 0.6000 ± " in text and "| 4000 | 2.0 |" in text
+    assert "| generator | size/class | CAS | recall | coverage | steps | minutes |" in text
+    assert "| GAN on the subset | 10 | 0.6000 ± " in text and "| – | – | 4000 | 2.0 |" in text
     assert "GAN on augmented copies" not in text  # no such rows

@@ -139,6 +139,19 @@ def test_bad_pools_and_arguments(split, tmp_path):
         ganaug.pseudo_label(labelled, split[1], max_class_ratio=0.5)
     with pytest.raises(TypeError, match="augmentation: expected 'default', None or a callable"):
         ganaug.pseudo_label(labelled, split[1], augmentation="strong")
+    for bad in ((40, 3000), (40, 3000, 1000), (0, 1, 2), "40"):
+        with pytest.raises(ValueError, match=r"schedule: expected \(epochs, min_steps, max_steps\)"):
+            ganaug.pseudo_label(labelled, split[1], schedule=bad)
+
+
+def test_default_steps_follow_the_schedule_rule(split, monkeypatch):
+    steps = []
+    real = semi.train_classifier
+    monkeypatch.setattr(semi, "train_classifier", lambda data, **k: steps.append(k["steps"]) or real(data, **k))
+    r = ganaug.pseudo_label(*split[:2], rounds=1, threshold=0.05, schedule=(1, 5, 8), width=4, batch_size=16,
+                            augmentation=None, max_class_ratio=None)
+    # 1 epoch of the 50 labelled images is 4 batches, raised to 5; of the union (> 128 images), capped at 8.
+    assert len(r.data) > 128 and steps == [5, 8]
 
 
 def test_a_pool_holding_the_labelled_images_warns_and_skips_them(split, digits):

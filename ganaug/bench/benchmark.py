@@ -9,6 +9,7 @@ and a re-run skips what is done, so a grid can be split across sessions or machi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from .._checks import check_choice, check_float, check_int, fail
 from .._device import default_device
 from .._progress import bar as tqdm_bar
 from ..classify.classifier import clf_steps_for, train_classifier
-from ..data.datasets import LabelledImages, stratified_subset, train_val_split
+from ..data.datasets import LabelledImages, load_dataset, stratified_subset, train_val_split
 from ..data.transforms import digit_augmentation
 from ..gan.checkpoint import load_generator
 from .store import ResultStore
@@ -38,21 +39,40 @@ from .store import ResultStore
 #   real+gan-filtered                   real+gan with the synthetic images filtered by the real-only classifier
 #   pretrain-gan+aug                    half the steps on GAN images (+aug), then fine-tuned on real+aug
 #   cas                                 GAN images only (the classification accuracy score of the cell's GAN)
+# Semi-supervised mode only (unlabelled="rest": the rest of the training split is an unlabelled pool):
+#   self-train                          labelled + confidently pseudo-labelled pool images, with augmentation
+#   real+sgan, real+sgan+aug            the labelled subset mixed with images of the semi GAN ("sgan", trained
+#                                       on labelled + pseudo-labelled images), without / with augmentation
+#   self-train+sgan+aug                 labelled + pseudo-labelled images mixed with sgan images, with augmentation
+#   cas-sgan                            sgan images only (the semi GAN's classification accuracy score)
+SEMI_METHODS = ("self-train", "real+sgan", "real+sgan+aug", "self-train+sgan+aug", "cas-sgan")
 METHODS = ("real", "real+aug", "real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug",
-           "real+gan-filtered", "pretrain-gan+aug", "cas")
-DEFAULT_METHODS = tuple(m for m in METHODS if m != "real+gan-filtered")
+           "real+gan-filtered", "pretrain-gan+aug", "cas") + SEMI_METHODS
+DEFAULT_METHODS = tuple(m for m in METHODS if m != "real+gan-filtered" and m not in SEMI_METHODS)
+SEMI_DEFAULT_METHODS = ("real", "real+aug") + SEMI_METHODS
 # Methods run once per synthetic share; share 0 is their baseline (the "@auto" row picks among both).
 SHARE_BASELINE = {"real+gan": "real", "real+gan-filtered": "real", "real+gan+aug": "real+aug",
-                  "real+gan+aug-soft": "real+aug", "real+augan+aug": "real+aug"}
+                  "real+gan+aug-soft": "real+aug", "real+augan+aug": "real+aug", "real+sgan": "real",
+                  "real+sgan+aug": "real+aug", "self-train+sgan+aug": "self-train"}
 GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug", "real+gan-filtered",
-               "pretrain-gan+aug", "cas"}
+               "pretrain-gan+aug", "cas", "real+sgan", "real+sgan+aug", "self-train+sgan+aug", "cas-sgan"}
+# Fields that exist for the semi-supervised mode only: left out of the setting hashes when it is off,
+# so that the supervised grid keeps the hashes it was published with.
+SEMI_FIELDS = ("unlabelled", "semi_threshold", "semi_rounds")
+
+
 def gan_kind(method: str) -> str | None:
-    """Which of a cell's GANs a method uses: "augan" (trained on augmented copies), "gan", or None."""
+    """Which of a cell's GANs a method uses: "augan" (trained on augmented copies), "sgan" (semi-supervised:
+    labelled + pseudo-labelled images), "gan" (the labelled subset), or None."""
     method = base_method(method)
-    return None if method not in GAN_METHODS else ("augan" if method == "real+augan+aug" else "gan")
+    if method not in GAN_METHODS:
+        return None
+    return "augan" if method == "real+augan+aug" else ("sgan" if "sgan" in method else "gan")
 
 
 FULL = 0  # size 0 = the whole training split (less the selection split)
+DEFAULT_SIZES = (10, 20, 50, 100, 500, FULL)
+SEMI_SIZES = (10, 20, 50, 100)  # the semi-supervised mode: the full set would leave no pool
 # Fields of BenchmarkConfig that do not change any number (where/which cells to run, not how).
 NOT_IN_SETTING = {"root", "sizes", "seeds", "methods", "device", "download"}
 
@@ -79,14 +99,29 @@ class BenchmarkConfig:
     Choices are made on the *selection* split (``val_per_class`` labelled images per class held out
     of the training split, disjoint from every labelled subset); the evaluation split is only ever
     reported. ``None`` step counts are sized per cell by :func:`clf_steps_for` / :func:`gan_steps_for`.
+
+    ``unlabelled="rest"`` is the semi-supervised mode: each cell keeps its ``size`` labelled images per
+    class and gets the rest of the training split (less the selection split) as an unlabelled pool,
+    whose labels no method reads. Its methods (``SEMI_METHODS``) pseudo-label the pool once per cell
+    (:func:`ganaug.pseudo_label` with ``semi_threshold``, ``semi_rounds``, the benchmark's classifier
+    and augmentation) and train one GAN ("sgan") on labelled + pseudo-labelled images, for
+    ``gan_steps_for(len(union))`` steps. Every classifier of such a cell trains for
+    ``clf_steps`` steps, or the schedule rule applied to labelled + pool images (12,000 on MNIST by
+    default), the same for every method.
     """
 
     dataset: str = "mnist"  # "mnist" (official split), "digits" (70/30 seeded split), fashion-mnist, ...
     root: str | None = None
     download: bool = False
-    sizes: tuple[int, ...] = (10, 20, 50, 100, 500, FULL)  # labelled images per class; 0 = full training set
+    # labelled images per class; 0 = full training set. None = DEFAULT_SIZES, or SEMI_SIZES with unlabelled
+    sizes: tuple[int, ...] | None = None
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    methods: tuple[str, ...] = DEFAULT_METHODS
+    methods: tuple[str, ...] | None = None  # None = DEFAULT_METHODS, or SEMI_DEFAULT_METHODS with unlabelled
+    # Semi-supervised mode: "rest" = the rest of the training split (less the selection split) is every
+    # cell's unlabelled pool; its labels are never read by a method.
+    unlabelled: str | None = None
+    semi_threshold: float = 0.95  # confidence a pool image's pseudo-label needs (self-train, sgan)
+    semi_rounds: int = 2  # pseudo-labelling rounds (each re-labels the pool with a fresh classifier)
     eval_split: str = "test"  # "test", or "val": a held-out part of the training split (for tuning)
     val_per_class: int = 100  # selection split: every choice (auto share, best method) is made on it
     # GAN, trained per cell on the labelled subset only: the documented CPU recipe
@@ -116,6 +151,11 @@ class BenchmarkConfig:
     device: str | None = None
 
     def validate(self) -> "BenchmarkConfig":
+        if self.unlabelled not in (None, "rest"):
+            fail("unlabelled", "'rest' (the rest of the training split is the unlabelled pool) or None",
+                 self.unlabelled, "Pass unlabelled='rest' for the semi-supervised mode, or leave it out.")
+        if self.sizes is None:  # the mode's default sizes
+            self.sizes = SEMI_SIZES if self.unlabelled else DEFAULT_SIZES
         if not self.sizes:
             fail("sizes", "at least one size (images per class; 0 = full)", self.sizes, "Pass e.g. sizes=(10, 100).")
         for s in self.sizes:
@@ -124,10 +164,22 @@ class BenchmarkConfig:
             fail("seeds", "at least one seed", self.seeds, "Pass e.g. seeds=(0, 1, 2, 3, 4).")
         for s in self.seeds:
             check_int("seeds", s)
+        if self.methods is None:  # the mode's default methods
+            self.methods = SEMI_DEFAULT_METHODS if self.unlabelled else DEFAULT_METHODS
         if not self.methods:
             fail("methods", "at least one method", self.methods, f"Pass some of {', '.join(METHODS)}.")
         for m in self.methods:
             check_choice("methods", m, METHODS)
+            if m in SEMI_METHODS and not self.unlabelled:
+                fail("methods", "methods that need no unlabelled pool (the semi-supervised mode is off)", m,
+                     f"Pass unlabelled='rest' to run the semi-supervised mode, or drop {m!r}.")
+        if self.unlabelled:
+            if FULL in self.sizes:
+                fail("sizes", "labelled images per class >= 1 with unlabelled='rest' (size 0 = the full "
+                     "training split leaves no unlabelled pool)", FULL, "Drop size 0, or drop unlabelled='rest'.")
+            check_float("semi_threshold", self.semi_threshold, 0.0, 1.0, low_open=True,
+                        fix="Pass a confidence in (0, 1], e.g. semi_threshold=0.95.")
+            check_int("semi_rounds", self.semi_rounds, minimum=1)
         check_choice("eval_split", self.eval_split, ("test", "val"))
         check_int("val_per_class", self.val_per_class, minimum=1)
         check_choice("gan_arch", self.gan_arch, ("mlp", "dcgan"))
@@ -164,20 +216,40 @@ class BenchmarkConfig:
         check_float("filter_keep", self.filter_keep, 0.0, 1.0, low_open=True)
         return self
 
+    def fields(self) -> dict[str, Any]:
+        """Every field that changes the numbers (the semi-supervised ones only in that mode)."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in NOT_IN_SETTING and (self.unlabelled or k not in SEMI_FIELDS)}
+
     def setting(self) -> str:
         """Short hash of every field that changes the numbers; rows of other settings are not reused."""
-        return _hash({k: v for k, v in dataclasses.asdict(self).items() if k not in NOT_IN_SETTING})
+        return _hash(self.fields())
 
     def gan_setting(self) -> str:
         """Hash of what the GANs depend on: settings that only change the classifier side share GANs."""
-        return _hash({k: v for k, v in dataclasses.asdict(self).items()
+        return _hash({k: v for k, v in self.fields().items()
                       if k in ("dataset", "eval_split", "val_per_class") or
                       (k.startswith("gan_") and k != "gan_aug_copies")})
 
     def clf_setting(self) -> str:
-        """Hash of the classifier schedule (a GAN's CAS depends on it and on the GAN)."""
-        return _hash({k: v for k, v in dataclasses.asdict(self).items()
-                      if k in ("dataset", "eval_split", "val_per_class") or k.startswith("clf_")})
+        """Hash of the classifier schedule (a GAN's CAS depends on it and on the GAN); the semi mode sizes
+        the schedule by the pool too, so it is part of the hash there."""
+        return _hash({k: v for k, v in self.fields().items()
+                      if k in ("dataset", "eval_split", "val_per_class", "unlabelled") or k.startswith("clf_")})
+
+    def sized_steps(self, n_images: int) -> int:
+        """The classifier schedule for ``n_images`` training images under this config's rule."""
+        return clf_steps_for(n_images, self.clf_batch, self.clf_epochs, self.clf_min_steps, self.clf_max_steps)
+
+    def pseudo_label_kwargs(self, seed: int, device: Any) -> dict[str, Any]:
+        """The :func:`ganaug.pseudo_label` options of a semi-supervised cell: the benchmark's classifier
+        (width, batch; pseudo_label's Adam lr 1e-3 with cosine decay) and digit augmentation,
+        ``semi_threshold``, ``semi_rounds``; each round's schedule is ``clf_steps``, or (None) this config's
+        rule applied to that round's training set."""
+        return dict(threshold=self.semi_threshold, rounds=self.semi_rounds, steps=self.clf_steps,
+                    schedule=(self.clf_epochs, self.clf_min_steps, self.clf_max_steps),
+                    width=self.clf_width, batch_size=self.clf_batch, augmentation="default", seed=seed,
+                    device=device)
 
     def train_config(self, n_real: int, seed: int, device: str) -> Any:
         """The TrainConfig of a cell's GAN on ``n_real`` images."""
@@ -195,10 +267,13 @@ def _hash(fields: dict[str, Any]) -> str:
 
 
 def quick_config(**overrides) -> BenchmarkConfig:
-    """The ``--quick`` grid: the embedded digits, small budgets; a few minutes on 2 CPU cores."""
+    """The ``--quick`` grid: the embedded digits, small budgets; a few minutes on 2 CPU cores.
+
+    With ``unlabelled="rest"``: one pseudo-labelling round at confidence 0.5 (the quick classifiers are
+    rarely more sure than that on 8x8 digits; about 97% of their labels above 0.5 are right)."""
     base = dict(dataset="digits", sizes=(5, 20), seeds=(0, 1, 2), val_per_class=30, gan_steps=400, gan_width=16,
                 gan_aug_copies=4, clf_steps=300, clf_width=8, shares=(0.5,),
-                methods=("real", "real+aug", "real+gan", "real+gan+aug", "cas"))
+                methods=("real", "real+aug", "real+gan", "real+gan+aug", "cas"), semi_threshold=0.5, semi_rounds=1)
     return BenchmarkConfig(**{**base, **overrides})
 
 
@@ -243,8 +318,7 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     done = store.done(setting)
     device = torch.device(cfg.device) if cfg.device else default_device()
     # What defines the numbers (not where the data lives or which cells this call ran).
-    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_IN_SETTING}
-    (out / "config.json").write_text(json.dumps({"setting": setting, **fields}, indent=2))
+    (out / "config.json").write_text(json.dumps({"setting": setting, **cfg.fields()}, indent=2))
     pool, selection, evaluation = load_benchmark_data(cfg)
     max_size = min(pool.class_counts())
     for s in cfg.sizes:
@@ -252,12 +326,25 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
             fail("sizes", f"at most {max_size} images per class (the smallest class of the {cfg.dataset} "
                  "training split less the selection split), or 0 for all", s, "Drop that size or use 0 (full).")
     labels = [lab for m in cfg.methods for lab in _labels(m, cfg.shares)]
+    _check_augmentation(cfg)
+    extractor = functools.cache(lambda: _feature_extractor(cfg, device))
     todo = [(size, seed, lab) for size in cfg.sizes for seed in cfg.seeds for lab in labels
             if (size, seed, lab) not in done]
     bar = progress_bar(progress, len(todo))
     for size, seed in dict.fromkeys((size, seed) for size, seed, _ in todo):
-        subset = pool if size == FULL else stratified_subset(pool, size, seed=seed)
-        cell = _Cell(cfg, subset, evaluation, selection, seed, device, out / "gans" / f"n{size}-seed{seed}")
+        unlabelled = hidden = None
+        if size == FULL:
+            subset = pool
+        elif cfg.unlabelled:  # the subset is stratified_subset's; the rest of the pool loses its labels
+            subset, unlabelled = load_dataset(pool, n_per_class=size, seed=seed, unlabelled="rest")
+            # The same draw on the labels: the pool's true labels (M,), only to report how many
+            # pseudo-labels are right (gans/.../pseudo/info.json); no method reads them.
+            hidden = load_dataset(LabelledImages(pool.targets, pool.targets, pool.classes), n_per_class=size,
+                                  seed=seed, unlabelled="rest")[1]
+        else:
+            subset = stratified_subset(pool, size, seed=seed)
+        cell = _Cell(cfg, subset, evaluation, selection, seed, device, out / "gans" / f"n{size}-seed{seed}",
+                     unlabelled=unlabelled, extractor=extractor, pool_targets=hidden)
         results = {r["method"]: r for r in store.rows() if r["setting"] == setting and r["size"] == size
                    and r["seed"] == seed and r["status"] == "ok"}
         for lab in (lab for lab in labels if (size, seed, lab) not in done):
@@ -293,6 +380,27 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
     return [r for r in store.rows() if r["setting"] == setting]
 
 
+def _check_augmentation(cfg: BenchmarkConfig) -> None:
+    # Fail before any training, not hours into a grid, where albumentations is missing (a bare install).
+    if cfg.unlabelled or any("aug" in m for m in cfg.methods):
+        try:
+            import albumentations  # noqa: F401
+        except ImportError as err:
+            raise RuntimeError(f"methods: the classical augmentation of {', '.join(m for m in cfg.methods if 'aug' in m)}"
+                               f"{' and the pseudo-labelling' if cfg.unlabelled else ''} needs albumentations, which "
+                               f"does not import here ({err}). Install it (pip install 'albumentations>=2.0,<3'), or "
+                               "run only methods without augmentation.") from None
+
+
+def _feature_extractor(cfg: BenchmarkConfig, device: torch.device):
+    """``ganaug evaluate``'s feature extractor of the dataset (trained on its whole training split, cached)."""
+    from ..data.splits import load_split
+    from ..metrics.feature_net import feature_extractor
+
+    train, _ = load_split(cfg.dataset, root=cfg.root, download=cfg.download, seed=0)
+    return feature_extractor(train, seed=0, device=device)
+
+
 def _labels(method: str, shares: Sequence[float]) -> list[str]:
     if method not in SHARE_BASELINE:
         return [method]
@@ -301,7 +409,7 @@ def _labels(method: str, shares: Sequence[float]) -> list[str]:
 
 def _share_of(label: str) -> float | str | None:
     if "@" not in label:
-        return 1.0 if label == "cas" else (0.0 if label in ("real", "real+aug") else None)
+        return 1.0 if label in ("cas", "cas-sgan") else (0.0 if label in ("real", "real+aug", "self-train") else None)
     share = label.split("@", 1)[1]
     return share if share == "auto" else float(share)
 
@@ -317,7 +425,7 @@ def _auto(label: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     best = max(candidates, key=lambda k: (results[k]["val_accuracy"], -float(results[k]["share"] or 0.0)))
     chosen, gan_row = results[best], results[candidates[-1]]  # the GAN's columns even when share 0 wins
     return {**{k: chosen.get(k) for k in ("accuracy", "balanced_accuracy", "val_accuracy", "clf_steps")},
-            **{k: gan_row.get(k) for k in ("gan_steps", "gan_wall_s", "gan_cas")},
+            **{k: gan_row.get(k) for k in ("gan_steps", "gan_wall_s", "gan_cas", "gan_recall", "gan_coverage")},
             "share": chosen["share"] if best != candidates[0] else 0.0, "wall_s": 0.0, "status": "ok"}
 
 
@@ -337,6 +445,10 @@ def compare_methods(real: LabelledImages, evaluation: LabelledImages, generator:
     cfg = (config or BenchmarkConfig()).validate()
     for m in methods:
         check_choice("methods", m, METHODS)
+        if m in SEMI_METHODS:
+            fail("methods", "methods of labelled images (compare_methods has no unlabelled pool)", m,
+                 "Run the semi-supervised methods with run_benchmark(BenchmarkConfig(unlabelled='rest', ...)) "
+                 "or `ganaug benchmark --unlabelled rest`.")
     if generator is None and GAN_METHODS & set(methods):
         fail("generator", f"a trained generator for the methods {sorted(GAN_METHODS & set(methods))}", None,
              "Pass generator=ganaug.fit(...)[0] or ganaug.load_generator(path).")
@@ -361,13 +473,22 @@ def compare_methods(real: LabelledImages, evaluation: LabelledImages, generator:
 
 
 class _Cell:
-    """One (subset, seed): its GANs (trained once, lazily), and one classifier per method and share."""
+    """One (subset, seed): its GANs (trained once, lazily), and one classifier per method and share.
 
-    def __init__(self, cfg, subset, evaluation, selection, seed, device, gan_dir: Path | None):
+    Semi-supervised cells also hold ``unlabelled`` (M, C, H, W), the pool without labels; their one
+    classifier schedule is sized by all the training images the cell has, labelled plus pool.
+    """
+
+    def __init__(self, cfg, subset, evaluation, selection, seed, device, gan_dir: Path | None,
+                 unlabelled: torch.Tensor | None = None, extractor: Callable[[], Any] | None = None,
+                 pool_targets: torch.Tensor | None = None):
         self.cfg, self.subset, self.evaluation, self.selection = cfg, subset, evaluation, selection
-        self.seed, self.device, self.gan_dir = seed, device, gan_dir
-        self.clf_steps = cfg.clf_steps or clf_steps_for(len(subset), cfg.clf_batch, cfg.clf_epochs,
-                                                        cfg.clf_min_steps, cfg.clf_max_steps)
+        self.seed, self.device, self.gan_dir, self.unlabelled = seed, device, gan_dir, unlabelled
+        self.pool_targets = pool_targets  # (M,) the pool's true labels: diagnostics only, never trained on
+        self.extractor = extractor  # () -> the feature extractor of the semi GAN's recall / coverage
+        n_train = len(subset) + (len(unlabelled) if unlabelled is not None else 0)
+        self.clf_steps = cfg.clf_steps or cfg.sized_steps(n_train)
+        self._union: LabelledImages | None = None
         self._gens: dict[str, Any] = {}
         self._info: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Any] = {}
@@ -385,8 +506,8 @@ class _Cell:
             model = self.model("real")
         elif method == "real+aug":
             model = self.model("real+aug")
-        elif method == "cas":
-            model = self.model("cas-gan")
+        elif method in ("cas", "cas-sgan", "self-train"):
+            model = self.model("cas-gan" if method == "cas" else method)
         elif method == "pretrain-gan+aug":
             half = self.clf_steps // 2
             synth = self._synthetic("gan", len(self.subset), transform=self._augmentation())
@@ -397,7 +518,8 @@ class _Cell:
         row = self.score(model)
         if method in GAN_METHODS and self.gan_dir is not None:  # the grid records each GAN's quality
             info = self.gan_info(gan_kind(method))
-            row.update(gan_steps=info["steps"], gan_wall_s=info["wall_s"], gan_cas=info["cas"])
+            row.update(gan_steps=info["steps"], gan_wall_s=info["wall_s"], gan_cas=info["cas"],
+                       gan_recall=info.get("recall"), gan_coverage=info.get("coverage"))
         return row
 
     def score(self, model) -> dict[str, Any]:
@@ -421,6 +543,8 @@ class _Cell:
         if name not in self._models:
             if name.startswith("cas-"):
                 self._models[name] = self._train(self._synthetic(name[4:], len(self.subset)), resample_each_epoch=True)
+            elif name == "self-train":
+                self._models[name] = self._train(self._augmented(self.union()))
             else:
                 self._models[name] = self._train(self.subset if name == "real" else self._augmented(self.subset))
         return self._models[name]
@@ -448,7 +572,8 @@ class _Cell:
         from ..synth.filtering import ConfidenceFilter
         from ..synth.mixing import MixedDataset
 
-        n_synth = round(len(self.subset) * share / (1.0 - share))
+        real = self.union() if method.startswith("self-train") else self.subset
+        n_synth = round(len(real) * share / (1.0 - share))
         kind = gan_kind(method)
         kw: dict[str, Any] = {}
         if method == "real+gan-filtered":
@@ -458,8 +583,48 @@ class _Cell:
         # "+aug": one augmentation pipeline for both sides, applied by the mixed dataset.
         transform = self._augmentation() if method.endswith("+aug") or method.endswith("+aug-soft") else None
         teacher = self.model("real+aug") if method == "real+gan+aug-soft" else None
-        return MixedDataset(self.subset, synth, synthetic_share=share, transform=transform, teacher=teacher,
+        return MixedDataset(real, synth, synthetic_share=share, transform=transform, teacher=teacher,
                             teacher_weight=self.cfg.teacher_weight)
+
+    def union(self) -> LabelledImages:
+        """The labelled subset + the pool images pseudo-labelled with confidence (semi mode), computed once.
+
+        Stored in ``gan_dir/pseudo/pseudo_labels.pt`` (with per-round counts in ``info.json``), so a rerun
+        or another process sharing the results folder reuses them instead of re-training the labellers.
+        """
+        if self._union is not None:
+            return self._union
+        from ..classify.semi import load_pseudo_labels, pseudo_label, save_pseudo_labels
+
+        if self.unlabelled is None:
+            fail("unlabelled", "an unlabelled pool for the semi-supervised methods", None,
+                 "Run them with unlabelled='rest'.")
+        kwargs = self.cfg.pseudo_label_kwargs(self.seed, str(self.device))
+        path = self.gan_dir / "pseudo" / "pseudo_labels.pt" if self.gan_dir is not None else None
+        if path is not None and path.exists():
+            self._union = load_pseudo_labels(
+                path, self.subset, self.unlabelled, kwargs, options="benchmark settings (semi_threshold, semi_rounds, "
+                "clf_steps, clf_width, clf_batch)", fix=f"Point --out at a new folder, or delete {path.parent}.")
+            return self._union
+        t0 = time.monotonic()
+        result = pseudo_label(self.subset, self.unlabelled, **kwargs)
+        if path is not None:
+            save_pseudo_labels(path, result, self.subset, self.unlabelled, kwargs)
+            info = {"n_labelled": result.n_labelled, "n_pool": len(self.unlabelled), "n_pseudo": result.n_pseudo,
+                    "rounds": result.rounds, "wall_s": round(time.monotonic() - t0, 1)}
+            if self.pool_targets is not None and result.n_pseudo:
+                right = result.pseudo.targets == self.pool_targets[result.pool_index]  # (P,)
+                info["pseudo_label_accuracy"] = float(right.double().mean())
+            (path.parent / "info.json").write_text(json.dumps(info, indent=1))
+        self._union = result.data
+        # The last round's classifier trained on this union exactly as model("self-train") would (same
+        # data, augmentation, seed, width, batch, Adam 1e-3 with cosine decay), so it is reused when its
+        # step count is the cell's: one classifier fewer per cell.
+        cfg = self.cfg
+        if (cfg.clf_lr, cfg.clf_schedule) == (1e-3, "cosine") and (
+                cfg.clf_steps or cfg.sized_steps(len(result.data))) == self.clf_steps:
+            self._models.setdefault("self-train", result.classifier)
+        return self._union
 
     def gan_info(self, kind: str) -> dict[str, Any]:
         """Steps, wall time and CAS on the evaluation split of the cell's ``kind`` GAN ("gan" / "augan")."""
@@ -478,7 +643,30 @@ class _Cell:
                 stored.setdefault("cas", {})[key] = cas
                 path.write_text(json.dumps({**stored, "steps": info["steps"], "wall_s": info["wall_s"]}))
         info["cas"] = cas
+        if kind == "sgan" and self.extractor is not None:  # the semi GAN's variety, next to its CAS
+            if "recall" not in stored:
+                stored.update(self.recall_coverage(kind))
+                if path is not None:
+                    path.write_text(json.dumps({**stored, "steps": info["steps"], "wall_s": info["wall_s"]}))
+            info.update(recall=stored["recall"], coverage=stored["coverage"])
         return info
+
+    def recall_coverage(self, kind: str) -> dict[str, float]:
+        """Recall (k=3, Kynkaanniemi et al. 2019) and coverage (k=5, Naeem et al. 2020) of the ``kind`` GAN.
+
+        Real set: the evaluation split; generated set: as many images, with its class shares (seeded by the
+        cell's seed); features: ``self.extractor()`` (a SmallCNN trained on the dataset's training split, as
+        in ``ganaug evaluate``). So the scores compare between cells and methods, not with other set sizes.
+        """
+        from ..metrics.evaluate import _generate, proportional_labels
+        from ..metrics.features import extract_features
+        from ..metrics.prdc import density_coverage, precision_recall
+
+        model = self.extractor()
+        labels = proportional_labels(self.evaluation.class_counts(), len(self.evaluation))
+        fake, _ = _generate(self.generator(kind), labels, self.seed, progress=False)  # (N, C, H, W)
+        real_f, fake_f = extract_features(model, self.evaluation.images), extract_features(model, fake)  # (N, F)
+        return {"recall": precision_recall(real_f, fake_f, 3)[1], "coverage": density_coverage(real_f, fake_f, 5)[1]}
 
     def generator(self, kind: str = "gan"):
         if self._gens.get(kind) is not None:
@@ -491,12 +679,15 @@ class _Cell:
             from ..data.transforms import augmented_copies
 
             data = augmented_copies(self.subset, self._augmentation(), cfg.gan_aug_copies)
+        elif kind == "sgan":  # the semi GAN: labelled + pseudo-labelled images (the pseudo-labels of self-train)
+            data = self.union()
         gan_dir = self.gan_dir / kind if self.gan_dir is not None else None
         if gan_dir is not None and (gan_dir / "generator.pt").exists():
             self._gens[kind] = load_generator(gan_dir / "generator.pt", device="cpu")
             return self._gens[kind]
-        # Steps are sized by the real subset: augmented copies add variety, not new images.
-        tcfg = cfg.train_config(len(self.subset), self.seed, str(self.device))
+        # Steps are sized by the real images: augmented copies add variety, not new images; pseudo-labelled
+        # pool images are real images.
+        tcfg = cfg.train_config(len(data) if kind == "sgan" else len(self.subset), self.seed, str(self.device))
         resume = gan_dir is not None and (gan_dir / "checkpoint.pt").exists()
         steps: list[int] = []
         t0 = time.monotonic()

@@ -6,20 +6,23 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._checks import check_choice, fail
-from .benchmark import METHODS, base_method, gan_kind
-from .store import ResultStore, select_rows
 from ..metrics.stats import paired_test, summarize
+from .benchmark import METHODS, SHARE_BASELINE, base_method, gan_kind
+from .store import ResultStore, select_rows
 
 METRICS = ("accuracy", "balanced_accuracy")
 
 
 def baseline_of(label: str) -> str | None:
-    """The method a row is tested against per seed: real+aug for methods with classical augmentation,
-    real for the others, none for the baselines themselves and the synthetic-only score."""
+    """The method a row is tested against per seed: a share method's share-0 baseline (self-train for
+    self-train+sgan+aug); else real+aug for methods with classical augmentation (self-train included),
+    real for the others; none for real itself and the synthetic-only scores."""
     method = base_method(label)
-    if method in ("real", "cas"):
+    if method in ("real", "cas", "cas-sgan"):
         return None
-    return "real" if method == "real+aug" or "aug" not in method else "real+aug"
+    if method in SHARE_BASELINE:
+        return SHARE_BASELINE[method]
+    return "real" if method == "real+aug" or ("aug" not in method and method != "self-train") else "real+aug"
 
 
 def order(label: str) -> tuple:
@@ -110,7 +113,8 @@ def _gan_table(rows, sizes) -> list[str]:
     # Each cell's GAN quality next to its downstream effect: CAS on the evaluation split, steps, minutes.
     # Each row's gan_* columns describe the GAN its method used (benchmark.gan_kind).
     kinds = (("GAN on the subset", lambda m: gan_kind(m) == "gan"),
-             ("GAN on augmented copies", lambda m: gan_kind(m) == "augan"))
+             ("GAN on augmented copies", lambda m: gan_kind(m) == "augan"),
+             ("semi GAN (labelled + pseudo-labelled)", lambda m: gan_kind(m) == "sgan"))
     out = []
     for name, pick in kinds:
         per_cell = {}
@@ -121,8 +125,9 @@ def _gan_table(rows, sizes) -> list[str]:
             continue
         if not out:
             out = ["", "GAN per cell: CAS (a classifier trained on its images only, scored on the evaluation split), "
+                   "recall (k=3) and coverage (k=5) against the evaluation split where measured (semi GAN), "
                    "generator steps and training minutes, mean over seeds", "",
-                   "| generator | size/class | CAS | steps | minutes |", "|---|---|---|---|---|"]
+                   "| generator | size/class | CAS | recall | coverage | steps | minutes |", "|---|---|---|---|---|---|---|"]
         for size in sizes:
             cell = [r for (sz, _), r in sorted(per_cell.items()) if sz == size]
             if not cell:
@@ -133,8 +138,14 @@ def _gan_table(rows, sizes) -> list[str]:
             mins = [r["gan_wall_s"] / 60 for r in cell if r.get("gan_wall_s") is not None and not math.isnan(r["gan_wall_s"])]
             minutes = f"{sum(mins) / len(mins):.1f}" if mins else "–"
             out.append(f"| {name} | {_size_label(size)} | {cas['mean']:.4f}{ci} ({cas['n']}) | "
+                       f"{_mean_of(cell, 'gan_recall')} | {_mean_of(cell, 'gan_coverage')} | "
                        f"{round(sum(steps) / len(steps)) if steps else '–'} | {minutes} |")
     return out
+
+
+def _mean_of(rows, key: str) -> str:
+    vals = [r[key] for r in rows if r.get(key) is not None and not math.isnan(r[key])]
+    return f"{sum(vals) / len(vals):.4f}" if vals else "–"
 
 
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accuracy") -> Path:
@@ -160,7 +171,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accura
         xs = [x_of[c["size"]] for c in pts]
         ys = [c["mean"] for c in pts]
         err = [0.0 if math.isnan(c["ci_half"]) else c["ci_half"] for c in pts]
-        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=m, linestyle="--" if m == "cas" else "-")
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=m, linestyle="--" if m.startswith("cas") else "-")
     ax.set_xscale("log")
     ax.set_xticks([x_of[s] for s in sizes], [_size_label(s) for s in sizes])
     ax.minorticks_off()

@@ -11,19 +11,21 @@ from .._checks import fail
 # The downstream benchmark's columns (benchmark.py); other benchmarks pass their own.
 CSV_FIELDS = ("setting", "dataset", "eval_split", "size", "n_real", "n_classes", "seed", "method", "share",
               "accuracy", "balanced_accuracy", "val_accuracy", "gan_steps", "gan_wall_s", "gan_cas", "clf_steps",
-              "wall_s", "device", "status", "finished_at")
+              "wall_s", "device", "status", "finished_at", "gan_recall", "gan_coverage")
 
 
 class ResultStore:
     """A CSV of finished runs: appended one row at a time (flushed and fsynced), read back to skip.
 
     ``fields``: the columns; ``ints`` / ``floats``: the columns parsed back as numbers (empty -> None / nan).
+    A CSV written before the last columns were added (its header a prefix of ``fields``) is still read,
+    the missing columns as empty, and appended to with its own header.
     """
 
     def __init__(self, path: str | os.PathLike, fields: Sequence[str] = CSV_FIELDS,
                  ints: Sequence[str] = ("size", "n_real", "n_classes", "seed", "gan_steps", "clf_steps"),
                  floats: Sequence[str] = ("accuracy", "balanced_accuracy", "val_accuracy", "gan_wall_s", "gan_cas",
-                                          "wall_s")):
+                                          "wall_s", "gan_recall", "gan_coverage")):
         self.path = Path(path)
         self.fields, self.ints, self.floats = tuple(fields), tuple(ints), tuple(floats)
 
@@ -32,10 +34,15 @@ class ResultStore:
             return []
         with open(self.path, newline="") as f:
             reader = csv.DictReader(f)
-            if reader.fieldnames is None or list(reader.fieldnames) != list(self.fields):
-                fail("out", f"a results CSV with columns {', '.join(self.fields)}",
-                     f"{self.path} with columns {reader.fieldnames}", "Point --out at a new folder.")
+            self._header(reader.fieldnames)
             return [self._parse(r) for r in reader]
+
+    def _header(self, names: Sequence[str] | None) -> list[str]:
+        names = list(names or [])
+        if len(names) < 2 or names != list(self.fields[:len(names)]):
+            fail("out", f"a results CSV with columns {', '.join(self.fields)}",
+                 f"{self.path} with columns {names or None}", "Point --out at a new folder.")
+        return names
 
     def done(self, setting: str, key: Sequence[str] = ("size", "seed", "method")) -> set[tuple]:
         """Keys of the ``ok`` rows of ``setting``."""
@@ -46,17 +53,21 @@ class ResultStore:
         with open(self.path, "a", newline="") as f:
             _lock(f)  # several processes may share one CSV (e.g. seeds split over two workers)
             try:
-                writer = csv.DictWriter(f, fieldnames=self.fields)
-                if f.seek(0, os.SEEK_END) == 0:
+                fields = self.fields
+                if f.seek(0, os.SEEK_END) > 0:  # an older CSV may lack the last columns: keep its header
+                    with open(self.path, newline="") as g:
+                        fields = self._header(next(csv.reader(g), None))
+                writer = csv.DictWriter(f, fieldnames=fields)
+                if f.tell() == 0:
                     writer.writeheader()
-                writer.writerow({k: row.get(k, "") for k in self.fields})
+                writer.writerow({k: row.get(k, "") for k in fields})
                 f.flush()
                 os.fsync(f.fileno())
             finally:
                 _lock(f, release=True)
 
     def _parse(self, r: dict[str, str]) -> dict[str, Any]:
-        out: dict[str, Any] = dict(r)
+        out: dict[str, Any] = {k: r.get(k) or "" for k in self.fields}
         for k in self.ints:
             out[k] = int(r[k]) if r.get(k) not in (None, "") else None
         for k in self.floats:

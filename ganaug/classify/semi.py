@@ -66,6 +66,7 @@ class PseudoLabels:
 
 def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rounds: int = 2,
                  max_class_ratio: float | None = 1.5, steps: int | None = None,
+                 schedule: tuple[int, int, int] = (40, 3000, 12_000),
                  augmentation: str | Callable | None = "default", width: int = 32, batch_size: int = 64,
                  seed: int = 0, device: str | torch.device | None = None, progress: bool = False) -> PseudoLabels:
     """Label the confident part of an unlabelled pool with a self-trained classifier.
@@ -88,8 +89,9 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
     the cap keeps its most confident ones. So one easy class cannot swamp the others, and when at least
     half of the classes have no confident image nothing is kept. ``None`` disables the cap.
 
-    ``steps``: batches per classifier training; ``None`` = 40 epochs of that round's training set,
-    at least 3,000 and at most 12,000 batches. ``augmentation``: ``"default"`` is the digit pipeline of
+    ``steps``: batches per classifier training; ``None`` = ``schedule`` = (epochs, min, max): that many
+    epochs of the round's training set, clipped to [min, max] batches (default 40 epochs, 3,000 to
+    12,000). ``augmentation``: ``"default"`` is the digit pipeline of
     the benchmarks (small affine jitter + elastic distortion, seeded with ``seed``), ``None`` none, or
     a transform returning ganaug tensors (e.g. an :class:`~ganaug.AlbumentationsAdapter`).
     Seeded: the same arguments give the same labels and weights on CPU.
@@ -103,6 +105,11 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
                                       fix="Pass a ratio >= 1 (e.g. 1.5), or None for no class cap.")
     if steps is not None:
         steps = check_int("steps", steps, minimum=1, fix="Pass steps >= 1, or None for the default schedule.")
+    if (not isinstance(schedule, (tuple, list)) or len(schedule) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in schedule)
+            or schedule[1] > schedule[2]):
+        fail("schedule", "(epochs, min_steps, max_steps): three integers >= 1 with min_steps <= max_steps", schedule,
+             "Pass e.g. schedule=(40, 3000, 12000).")
     seed = check_int("seed", seed)
     if augmentation is not None and augmentation != "default" and not callable(augmentation):
         fail("augmentation", "'default', None or a callable transform", augmentation,
@@ -122,7 +129,7 @@ def pseudo_label(labelled: Any, unlabelled: Any, *, threshold: float = 0.95, rou
             transform = AlbumentationsAdapter(digit_augmentation(labelled.image_shape[1], seed))
         if transform is not None:
             data = LabelledImages(data.images, data.targets, data.classes, transform=transform, name=data.name)
-        return train_classifier(data, steps=steps or clf_steps_for(len(data), batch_size), seed=seed,
+        return train_classifier(data, steps=steps or clf_steps_for(len(data), batch_size, *schedule), seed=seed,
                                 device=device, batch_size=batch_size, width=width, lr_schedule="cosine",
                                 num_classes=labelled.num_classes, progress=progress)
 
@@ -249,27 +256,47 @@ def fit_data(data: LabelledImages, unlabelled: Any, kwargs: dict | None, seed: i
                  f"Pass {key} to fit itself.", TypeError)
     kwargs = {"seed": seed, "device": device, "progress": progress, **kwargs}
     pool = load_pool(unlabelled, data)
-    # What defines the pseudo-labels; device and progress do not change them.
+    if resume and path is not None and path.exists():
+        return load_pseudo_labels(path, data, pool, kwargs)
+    result = pseudo_label(data, pool, **kwargs)
+    if path is not None and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 writes the file
+        save_pseudo_labels(path, result, data, pool, kwargs)
+    return result.data
+
+
+def _cache_ids(data: LabelledImages, pool: torch.Tensor, kwargs: dict) -> dict[str, str]:
+    # What defines the pseudo-labels: the images and pseudo_label's options (device and progress do not).
     settings = json.dumps({k: v for k, v in kwargs.items() if k not in ("device", "progress")},
                           sort_keys=True, default=repr)
     pool_id = fingerprint(LabelledImages(pool, torch.zeros(len(pool), dtype=torch.int64), ["pool"]))
-    ids = {"labelled": fingerprint(data), "pool": pool_id}
-    if resume and path is not None and path.exists():
-        saved = safe_load(path, expected=(PSEUDO_LABELS_FORMAT,))
-        if saved.get("labelled") != ids["labelled"] or saved.get("pool") != ids["pool"] or saved.get("settings") != settings:
-            fail("unlabelled", f"the labelled images, pool and pseudo_label_kwargs that wrote {str(path)!r}",
-                 "different ones", "Resume with the original data and options, or start a new out_dir.")
-        try:
-            index, targets = saved["pool_index"].long(), saved["targets"].long()
-            return LabelledImages(torch.cat([data.images, pool[index]]), torch.cat([data.targets, targets]),
-                                  data.classes, name=data.name)
-        except (KeyError, IndexError, RuntimeError, AttributeError) as err:
-            raise CheckpointError(f"checkpoint: {str(path)!r} does not match the pool ({err}). Start a new "
-                                  "out_dir.") from None
-    result = pseudo_label(data, pool, **kwargs)
-    if path is not None and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 writes the file
-        atomic_save({"format": PSEUDO_LABELS_FORMAT, "version": 1, **ids, "settings": settings,
-                     "n_labelled": result.n_labelled, "n_pseudo": result.n_pseudo,
-                     "pool_index": result.pool_index, "targets": result.pseudo.targets.clone(),
-                     "confidence": result.confidence, "rounds": json.dumps(result.rounds)}, path)
-    return result.data
+    return {"labelled": fingerprint(data), "pool": pool_id, "settings": settings}
+
+
+def save_pseudo_labels(path: str | Path, result: PseudoLabels, data: LabelledImages, pool: torch.Tensor,
+                       kwargs: dict) -> None:
+    """Write ``result`` (pool rows, labels, confidences, per-round counts) atomically to ``path``, tagged
+    with fingerprints of ``data`` and ``pool`` and the ``pseudo_label`` options ``kwargs`` that made it."""
+    atomic_save({"format": PSEUDO_LABELS_FORMAT, "version": 1, **_cache_ids(data, pool, kwargs),
+                 "n_labelled": result.n_labelled, "n_pseudo": result.n_pseudo,
+                 "pool_index": result.pool_index, "targets": result.pseudo.targets.clone(),
+                 "confidence": result.confidence, "rounds": json.dumps(result.rounds)}, path)
+
+
+def load_pseudo_labels(path: str | Path, data: LabelledImages, pool: torch.Tensor, kwargs: dict, *,
+                       options: str = "pseudo_label_kwargs",
+                       fix: str = "Resume with the original data and options, or start a new out_dir.") -> LabelledImages:
+    """The union (``data`` + pseudo-labelled ``pool`` images) stored by :func:`save_pseudo_labels`.
+
+    Refused (ValueError, ending with ``fix``) when ``data``, ``pool`` or the ``pseudo_label`` options
+    ``kwargs`` (called ``options`` in the message) differ from the ones that wrote ``path``.
+    """
+    saved = safe_load(path, expected=(PSEUDO_LABELS_FORMAT,))
+    if any(saved.get(k) != v for k, v in _cache_ids(data, pool, kwargs).items()):
+        fail("unlabelled", f"the labelled images, pool and {options} that wrote {str(path)!r}", "different ones", fix)
+    try:
+        index, targets = saved["pool_index"].long(), saved["targets"].long()
+        return LabelledImages(torch.cat([data.images, pool[index]]), torch.cat([data.targets, targets]),
+                              data.classes, name=data.name)
+    except (KeyError, IndexError, RuntimeError, AttributeError) as err:
+        raise CheckpointError(f"checkpoint: {str(path)!r} does not match the pool ({err}). Start a new "
+                              "out_dir.") from None
