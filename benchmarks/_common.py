@@ -16,9 +16,10 @@ ROOT_HELP = "folder holding MNIST/raw (default $GANAUG_DATA, else ./data)"
 
 
 def mnist_root(root: str | Path | None = None) -> Path | None:
-    """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files are there, else None."""
+    """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files (plain or .gz) are there."""
     root = Path(root if root is not None else ganaug.datasets.default_root())
-    return root if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists() else None
+    raw = root / "MNIST" / "raw"
+    return root if any((raw / f"train-images-idx3-ubyte{gz}").exists() for gz in ("", ".gz")) else None
 
 
 def machine() -> str:
