@@ -1,53 +1,209 @@
-"""Training speed of the conditional GAN: generator steps/s and real images/s, per architecture.
+"""Training speed of ganaug side by side with a peer: generator steps/s, real images/s and the ratio.
 
-    python benchmarks/train_speed.py --root data    # MNIST if present, else the embedded digits
-    python benchmarks/train_speed.py --steps 60 --dataset digits
+    python benchmarks/train_speed.py --root data          # MNIST if present, else the embedded digits
+    python benchmarks/train_speed.py --root data --chunk-s 5 --rounds 8
+    python benchmarks/train_speed.py --tiny               # seconds: checks that the script works
 
-Images/s counts real images D sees per second (batch_size x d_steps per generator step). The first
-``--warmup`` steps are not timed. Writes benchmarks/results/train_speed.json.
+Runners, all in this one process, on the same data:
+
+- ``peer-cgan``: PyTorch-GAN's ``cgan.py`` loop (benchmarks/peers/cgan.py, rewritten from its
+  description), fed as it feeds itself: torchvision MNIST through a shuffled DataLoader (in-memory
+  tensors when torchvision's MNIST files are not there, e.g. for digits or gzipped files);
+- ``ganaug-mlp``: ``ganaug.fit`` with the recommended recipe (``arch="mlp", aux_weight=0.5,
+  aux_twin=True, z_dim=128, lr_g=lr_d=4e-4``);
+- ``ganaug-dcgan``: ``ganaug.fit`` with dcgan's defaults.
+
+All at batch 64 with ``--threads`` torch threads (default 1). The runners take turns: each round
+gives every runner one chunk of ``--chunk-s`` seconds (ganaug's ``fit`` runs in a helper thread that
+pauses at a chunk's end; only one runner computes at any time). The first round is warm-up and not
+timed. Steps/s are total steps over total time of the timed chunks, so a change of machine load
+hits every runner alike and the ratios to the peer hold even on a busy machine; the per-chunk
+rates are in the JSON. One step is one generator update with one discriminator update before it
+(both loops); real images/s counts the real images D sees per second. Writes
+benchmarks/results/train_speed.json (``--out``).
 """
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
 import time
+from pathlib import Path
 
-import ganaug
-from _common import ROOT, ROOT_HELP, machine, mnist_root, write_json
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # runs from a plain checkout too (no pip install)
+    sys.path.insert(0, str(ROOT))
+
+import ganaug  # noqa: E402
+from _common import ROOT_HELP, machine, mnist_root, write_json  # noqa: E402
+from peers.cgan import CGAN  # noqa: E402
+
+RECIPES = {
+    "ganaug-mlp": dict(arch="mlp", aux_weight=0.5, aux_twin=True, z_dim=128, lr_g=4e-4, lr_d=4e-4),
+    "ganaug-dcgan": dict(arch="dcgan"),
+}
+RUNNERS = ("peer-cgan", *RECIPES)
 
 
-def measure(data, arch: str, steps: int, warmup: int, batch_size: int, device: str | None) -> dict:
-    marks = {}
-
-    def hook(state):
-        if state.step in (warmup, warmup + steps):
-            marks[state.step] = time.perf_counter()
-
-    cfg = ganaug.TrainConfig(arch=arch, steps=warmup + steps, batch_size=batch_size, sample_every=0,
-                             device=device, log_every=max(1, warmup + steps))
-    ganaug.fit(data, cfg, hooks=[hook], progress=False)
-    seconds = marks[warmup + steps] - marks[warmup]
-    return {"arch": arch, "steps_per_s": steps / seconds,
-            "images_per_s": steps * batch_size * cfg.d_steps / seconds, "timed_steps": steps,
-            "batch_size": batch_size, "width": cfg.width}
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # finish the queued kernels before reading the clock
 
 
-def main() -> None:
+class FitRunner:
+    """``ganaug.fit`` in a helper thread that stops at the end of each chunk until the next one starts."""
+
+    def __init__(self, data, config: ganaug.TrainConfig, threads: int):
+        self.device = torch.device(config.device)
+        self.go, self.paused = threading.Semaphore(0), threading.Semaphore(0)
+        self.deadline, self.steps, self.stopping, self.error = 0.0, 0, False, None
+
+        def hook(state):
+            self.steps += 1
+            if self.stopping:
+                return True
+            if time.perf_counter() >= self.deadline:
+                sync(self.device)
+                self.end = time.perf_counter()
+                self.paused.release()
+                self.go.acquire()
+                return self.stopping
+
+        def body():
+            torch.set_num_threads(threads)  # OpenMP's thread count is per thread: set it in this one too
+            self.go.acquire()
+            try:
+                ganaug.fit(data, config, hooks=[hook], progress=False)
+            except BaseException as err:  # handed to the main thread, which raises it
+                self.error = err
+            self.end = time.perf_counter()
+            self.paused.release()
+
+        self.thread = threading.Thread(target=body, daemon=True)
+        self.thread.start()
+
+    def run_for(self, seconds: float) -> tuple[int, float]:
+        start, before = time.perf_counter(), self.steps
+        self.deadline = start + seconds
+        self.go.release()
+        self.paused.acquire()
+        if self.error is not None:
+            raise self.error
+        return self.steps - before, self.end - start
+
+    def close(self) -> None:
+        self.stopping = True
+        self.go.release()
+        self.thread.join()
+
+
+class PeerRunner:
+    def __init__(self, loader, image_shape, classes: int, device: torch.device):
+        self.device = device
+        self.peer = CGAN(loader, image_shape, classes, device=device)
+
+    def run_for(self, seconds: float) -> tuple[int, float]:
+        start, before = time.perf_counter(), self.peer.steps
+        deadline = start + seconds
+        while time.perf_counter() < deadline:
+            self.peer.train(1)
+        sync(self.device)
+        return self.peer.steps - before, time.perf_counter() - start
+
+    def close(self) -> None:
+        pass
+
+
+def peer_loader(name: str, root, data, batch_size: int) -> tuple[DataLoader, str]:
+    """The peer's own input pipeline on MNIST (torchvision + PIL transforms), else in-memory tensors."""
+    if name == "mnist":
+        from torchvision import datasets, transforms
+
+        tf = transforms.Compose([transforms.Resize(28), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+        try:
+            ds = datasets.MNIST(str(mnist_root(root)), train=True, transform=tf, download=False)
+            return DataLoader(ds, batch_size=batch_size, shuffle=True), "torchvision MNIST + PIL transforms"
+        except RuntimeError:  # torchvision reads only unpacked files
+            pass
+    return DataLoader(TensorDataset(data.images, data.targets), batch_size=batch_size, shuffle=True), \
+        "in-memory tensors"
+
+
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default=None, help="mnist or digits (default: mnist when present)")
     p.add_argument("--root", default=None, help=ROOT_HELP)
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--runners", default=",".join(RUNNERS), help=f"comma-separated subset of {','.join(RUNNERS)}")
+    p.add_argument("--chunk-s", type=float, default=4.0, help="seconds per runner per round")
+    p.add_argument("--rounds", type=int, default=6, help="timed rounds (after one warm-up round)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default=None)
-    args = p.parse_args()
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: comparable on a shared machine)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--tiny", action="store_true", help="short chunks (on digits unless --dataset): checks the script runs")
+    p.add_argument("--out", default=None, help="JSON path (default: benchmarks/results/train_speed.json)")
+    args = p.parse_args(argv)
+    if args.tiny:
+        args.dataset, args.chunk_s, args.rounds = args.dataset or "digits", 0.3, 2
+    runners = args.runners.split(",")
+    if not runners or not set(runners) <= set(RUNNERS) or args.rounds < 1 or args.chunk_s <= 0 or args.threads < 1:
+        raise SystemExit(f"--runners: expected a comma-separated subset of {','.join(RUNNERS)}, got {args.runners!r}; "
+                         "--rounds, --threads: expected >= 1; --chunk-s: expected > 0")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is visible to torch here; pass --device cpu")
+    torch.set_num_threads(args.threads)
     name = args.dataset or ("mnist" if mnist_root(args.root) else "digits")
     data = ganaug.load_dataset(name, root=args.root)
-    rows = [measure(data, arch, args.steps, args.warmup, args.batch_size, args.device) for arch in ("mlp", "dcgan")]
-    print(f"dataset {name} {data.image_shape}, {machine()}")
-    print(f"{'arch':6} {'steps/s':>8} {'images/s':>9}")
-    for r in rows:
-        print(f"{r['arch']:6} {r['steps_per_s']:8.2f} {r['images_per_s']:9.0f}")
-    write_json({"dataset": name, "machine": machine(), "rows": rows}, ROOT / "benchmarks" / "results" / "train_speed.json")
+    feed = None
+    live = {}
+    for r in runners:
+        if r == "peer-cgan":
+            loader, feed = peer_loader(name, args.root, data, args.batch_size)
+            live[r] = PeerRunner(loader, data.image_shape, len(data.classes), device)
+        else:
+            cfg = ganaug.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
+                                     sample_every=0, checkpoint_every=0, log_every=1000)
+            live[r] = FitRunner(data, cfg, args.threads)
+    chunks = {r: [] for r in runners}  # (steps, seconds) of each timed chunk
+    try:
+        for rnd in range(args.rounds + 1):
+            for r in runners:
+                steps, seconds = live[r].run_for(args.chunk_s)
+                if rnd:  # round 0: warm-up (allocations, first-call costs)
+                    chunks[r].append((steps, seconds))
+    finally:
+        for runner in live.values():
+            runner.close()
+
+    rows = []
+    for r in runners:
+        steps, seconds = sum(s for s, _ in chunks[r]), sum(t for _, t in chunks[r])
+        rows.append({"runner": r, "steps": steps, "seconds": round(seconds, 2), "steps_per_s": round(steps / seconds, 2),
+                     "images_per_s": round(steps * args.batch_size / seconds),
+                     "chunk_steps_per_s": [round(s / t, 2) for s, t in chunks[r]]})
+    peer = next((row for row in rows if row["runner"] == "peer-cgan"), None)
+    for row in rows:
+        row["ratio_to_peer"] = round(row["steps_per_s"] / peer["steps_per_s"], 2) if peer else None
+    result = {"dataset": name, "image_shape": list(data.image_shape), "machine": machine(), "device": str(device),
+              "threads": args.threads, "batch_size": args.batch_size, "chunk_s": args.chunk_s, "rounds": args.rounds,
+              "peer_data": feed, "recipes": RECIPES, "rows": rows}
+    print(f"dataset {name} {data.image_shape}, {machine()}, device {device}, {args.threads} thread(s), "
+          f"batch {args.batch_size}, {args.rounds} rounds of {args.chunk_s} s per runner"
+          + (f"; peer data: {feed}" if feed else ""))
+    print(f"{'runner':13} {'steps/s':>8} {'images/s':>9} {'vs peer':>8}")
+    for row in rows:
+        ratio = f"{row['ratio_to_peer']:.2f}x" if row["ratio_to_peer"] is not None else "-"
+        print(f"{row['runner']:13} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {ratio:>8}")
+    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / "train_speed.json"
+    if args.tiny and not args.out:
+        print("--tiny: results not written (pass --out to write them)")
+    else:
+        write_json(result, out)
+        print(f"wrote {out}")
+    return result
 
 
 if __name__ == "__main__":
