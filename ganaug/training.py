@@ -359,9 +359,12 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
         half = cfg.batch_size // 2
         y = torch.cat([y[:half], y[: cfg.batch_size - half]])  # (B,): y[i] == y[half + i] for i < half
         z = noise()
-        with autocast:
+        # D's weights are frozen while G's step builds its graph: G needs gradients through D's input
+        # only, and D's own were discarded anyway (zeroed before D's next step). Skipping them (weight
+        # gradients, spectral-norm backward) saves a fifth of the step and changes no number.
+        with autocast, _frozen(D):
             fake = G_step(z, y)
-            # Plain D: its gradients here are discarded (zeroed before D's next step), so not reduced.
+            # Plain D: no gradients of its own here, so nothing for DDP to reduce.
             if cfg.aux_weight > 0:
                 out_g, *heads = D_critic(aug(fake), y, with_class=True)  # (B,), [(B, K), twin (B, K)]
                 # G is also rewarded when D's class head recognises the requested class (and, with the
@@ -438,6 +441,19 @@ def _lr_scale(cfg: TrainConfig, step: int) -> float:
     # then (steps - step) / decay_steps, so the final update still moves (1 / decay_steps) and none is wasted.
     decay_steps = max(1, round(cfg.lr_decay * cfg.steps))
     return min(1.0, (cfg.steps - step) / decay_steps)
+
+
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module):
+    """Parameters of ``module`` that require gradients stop requiring them inside the block."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def _mode_seeking(fake: torch.Tensor, z: torch.Tensor, half: int) -> torch.Tensor:
