@@ -11,14 +11,17 @@ Runners, all in this one process, on the same data:
   tensors when torchvision's MNIST files are not there, e.g. for digits or gzipped files);
 - ``ganaug-mlp``: ``ganaug.fit`` with the recommended recipe (``arch="mlp", aux_weight=0.5,
   aux_twin=True, z_dim=128, lr_g=lr_d=4e-4``);
-- ``ganaug-dcgan``: ``ganaug.fit`` with dcgan's defaults.
+- ``ganaug-dcgan``: ``ganaug.fit`` with dcgan's defaults;
+- ``ganaug-mlp-bf16``, ``ganaug-dcgan-bf16``: the same with ``cpu_amp=True`` (bf16 autocast on
+  the CPU; on cuda, bf16 autocast is already the default, ``amp=True``).
 
 All at batch 64 with ``--threads`` torch threads (default 1). The runners take turns: each round
 gives every runner one chunk of ``--chunk-s`` seconds (ganaug's ``fit`` runs in a helper thread that
 pauses at a chunk's end; only one runner computes at any time). The first round is warm-up and not
 timed. Steps/s are total steps over total time of the timed chunks, so a change of machine load
 hits every runner alike and the ratios to the peer hold even on a busy machine; the per-chunk
-rates are in the JSON. One step is one generator update with one discriminator update before it
+rates are in the JSON. Steps per CPU-second (the CPU time of the thread that trains) are printed
+too: on a shared machine they show the cost of a step without the time spent waiting for a core. One step is one generator update with one discriminator update before it
 (both loops); real images/s counts the real images D sees per second. Writes
 benchmarks/results/train_speed.json (``--out``).
 """
@@ -41,9 +44,12 @@ import ganaug  # noqa: E402
 from _common import ROOT_HELP, machine, mnist_root, write_json  # noqa: E402
 from peers.cgan import CGAN  # noqa: E402
 
+MLP = dict(arch="mlp", aux_weight=0.5, aux_twin=True, z_dim=128, lr_g=4e-4, lr_d=4e-4)  # the recommended recipe
 RECIPES = {
-    "ganaug-mlp": dict(arch="mlp", aux_weight=0.5, aux_twin=True, z_dim=128, lr_g=4e-4, lr_d=4e-4),
+    "ganaug-mlp": MLP,
+    "ganaug-mlp-bf16": dict(MLP, cpu_amp=True),
     "ganaug-dcgan": dict(arch="dcgan"),
+    "ganaug-dcgan-bf16": dict(arch="dcgan", cpu_amp=True),
 }
 RUNNERS = ("peer-cgan", *RECIPES)
 
@@ -60,6 +66,7 @@ class FitRunner:
         self.device = torch.device(config.device)
         self.go, self.paused = threading.Semaphore(0), threading.Semaphore(0)
         self.deadline, self.steps, self.stopping, self.error = 0.0, 0, False, None
+        self.cpu = 0.0  # CPU seconds of the fit thread, read at each chunk's end
 
         def hook(state):
             self.steps += 1
@@ -67,7 +74,7 @@ class FitRunner:
                 return True
             if time.perf_counter() >= self.deadline:
                 sync(self.device)
-                self.end = time.perf_counter()
+                self.end, self.cpu = time.perf_counter(), time.thread_time()
                 self.paused.release()
                 self.go.acquire()
                 return self.stopping
@@ -79,20 +86,21 @@ class FitRunner:
                 ganaug.fit(data, config, hooks=[hook], progress=False)
             except BaseException as err:  # handed to the main thread, which raises it
                 self.error = err
-            self.end = time.perf_counter()
+            self.end, self.cpu = time.perf_counter(), time.thread_time()
             self.paused.release()
 
         self.thread = threading.Thread(target=body, daemon=True)
         self.thread.start()
 
-    def run_for(self, seconds: float) -> tuple[int, float]:
-        start, before = time.perf_counter(), self.steps
+    def run_for(self, seconds: float) -> tuple[int, float, float]:
+        """Train for about ``seconds``; returns (steps, wall-clock seconds, CPU seconds of the training thread)."""
+        start, before, cpu_before = time.perf_counter(), self.steps, self.cpu
         self.deadline = start + seconds
         self.go.release()
         self.paused.acquire()
         if self.error is not None:
             raise self.error
-        return self.steps - before, self.end - start
+        return self.steps - before, self.end - start, self.cpu - cpu_before
 
     def close(self) -> None:
         self.stopping = True
@@ -105,13 +113,13 @@ class PeerRunner:
         self.device = device
         self.peer = CGAN(loader, image_shape, classes, device=device)
 
-    def run_for(self, seconds: float) -> tuple[int, float]:
-        start, before = time.perf_counter(), self.peer.steps
+    def run_for(self, seconds: float) -> tuple[int, float, float]:
+        start, before, cpu = time.perf_counter(), self.peer.steps, time.thread_time()
         deadline = start + seconds
         while time.perf_counter() < deadline:
             self.peer.train(1)
         sync(self.device)
-        return self.peer.steps - before, time.perf_counter() - start
+        return self.peer.steps - before, time.perf_counter() - start, time.thread_time() - cpu
 
     def close(self) -> None:
         pass
@@ -167,36 +175,40 @@ def main(argv: list[str] | None = None) -> dict:
             cfg = ganaug.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
                                      sample_every=0, checkpoint_every=0, log_every=1000)
             live[r] = FitRunner(data, cfg, args.threads)
-    chunks = {r: [] for r in runners}  # (steps, seconds) of each timed chunk
+    chunks = {r: [] for r in runners}  # (steps, wall-clock seconds, CPU seconds) of each timed chunk
     try:
         for rnd in range(args.rounds + 1):
             for r in runners:
-                steps, seconds = live[r].run_for(args.chunk_s)
+                chunk = live[r].run_for(args.chunk_s)
                 if rnd:  # round 0: warm-up (allocations, first-call costs)
-                    chunks[r].append((steps, seconds))
+                    chunks[r].append(chunk)
     finally:
         for runner in live.values():
             runner.close()
 
     rows = []
     for r in runners:
-        steps, seconds = sum(s for s, _ in chunks[r]), sum(t for _, t in chunks[r])
+        steps, seconds, cpu = (sum(c[i] for c in chunks[r]) for i in range(3))
         rows.append({"runner": r, "steps": steps, "seconds": round(seconds, 2), "steps_per_s": round(steps / seconds, 2),
-                     "images_per_s": round(steps * args.batch_size / seconds),
-                     "chunk_steps_per_s": [round(s / t, 2) for s, t in chunks[r]]})
+                     "images_per_s": round(steps * args.batch_size / seconds), "cpu_seconds": round(cpu, 2),
+                     "steps_per_cpu_s": round(steps / cpu, 2) if cpu > 0 else None,
+                     "chunk_steps_per_s": [round(s / t, 2) for s, t, _ in chunks[r]]})
     peer = next((row for row in rows if row["runner"] == "peer-cgan"), None)
     for row in rows:
         row["ratio_to_peer"] = round(row["steps_per_s"] / peer["steps_per_s"], 2) if peer else None
+        row["cpu_ratio_to_peer"] = (round(row["steps_per_cpu_s"] / peer["steps_per_cpu_s"], 2)
+                                    if peer and row["steps_per_cpu_s"] and peer["steps_per_cpu_s"] else None)
     result = {"dataset": name, "image_shape": list(data.image_shape), "machine": machine(), "device": str(device),
               "threads": args.threads, "batch_size": args.batch_size, "chunk_s": args.chunk_s, "rounds": args.rounds,
               "peer_data": feed, "recipes": RECIPES, "rows": rows}
     print(f"dataset {name} {data.image_shape}, {machine()}, device {device}, {args.threads} thread(s), "
           f"batch {args.batch_size}, {args.rounds} rounds of {args.chunk_s} s per runner"
           + (f"; peer data: {feed}" if feed else ""))
-    print(f"{'runner':13} {'steps/s':>8} {'images/s':>9} {'vs peer':>8}")
+    print(f"{'runner':13} {'steps/s':>8} {'images/s':>9} {'vs peer':>8} {'steps/CPU-s':>12} {'vs peer':>8}")
     for row in rows:
-        ratio = f"{row['ratio_to_peer']:.2f}x" if row["ratio_to_peer"] is not None else "-"
-        print(f"{row['runner']:13} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {ratio:>8}")
+        ratio, cpu_ratio = (f"{row[k]:.2f}x" if row[k] is not None else "-" for k in ("ratio_to_peer", "cpu_ratio_to_peer"))
+        per_cpu = f"{row['steps_per_cpu_s']:.2f}" if row["steps_per_cpu_s"] else "-"
+        print(f"{row['runner']:13} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {ratio:>8} {per_cpu:>12} {cpu_ratio:>8}")
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / "train_speed.json"
     if args.tiny and not args.out:
         print("--tiny: results not written (pass --out to write them)")

@@ -68,7 +68,10 @@ class TrainConfig:
     seed: int = _opt(0, "seed for the models and training (and the CLI's --n-per-class subset)")
     device: str | None = _opt(None, "cpu, cuda, cuda:1 ...; None = cuda if available")
     amp: bool = _opt(True, "bf16 autocast on cuda (ignored on cpu)")
-    compile: bool = _opt(False, "torch.compile G and D for the training steps (slow first steps; fastest on cuda)")
+    cpu_amp: bool = _opt(False, "bf16 autocast on the CPU too: faster on CPUs with AVX512-BF16 or AMX, slower "
+                         "elsewhere; rounds differently from float32")
+    compile: bool = _opt(False, "torch.compile G and D for the training steps, for cuda: the first step compiles "
+                         "(a minute or more); no gain measured on cpu")
     log_every: int = _opt(50, "append the mean losses to the history every N steps")
     sample_every: int = _opt(500, "PNG grid (one row per class) into OUT/samples every N steps; 0 disables")
     checkpoint_every: int = _opt(500, "write OUT/checkpoint.pt every N steps; 0 = only at the end")
@@ -120,7 +123,7 @@ class TrainConfig:
         if self.spectral_norm is not None and not isinstance(self.spectral_norm, bool):
             fail("spectral_norm", "None, True or False", self.spectral_norm, "Pass spectral_norm=True/False/None.",
                  TypeError)
-        for name in ("amp", "compile"):
+        for name in ("amp", "cpu_amp", "compile"):
             if not isinstance(getattr(self, name), bool):
                 fail(name, "True or False", getattr(self, name), f"Pass {name}=True or {name}=False.", TypeError)
         check_device("device", self.device)
@@ -212,7 +215,7 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
     policy = parse_policy("translation,cutout" if cfg.augment == "auto" and len(data) < SMALL_DATA
                           else (None if cfg.augment == "auto" else cfg.augment))
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                              enabled=cfg.amp and device.type == "cuda")
+                              enabled=cfg.amp if device.type == "cuda" else cfg.cpu_amp and device.type == "cpu")
 
     # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched;
     # the same seed on every rank gives every rank the same initial weights)

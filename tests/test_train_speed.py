@@ -16,13 +16,16 @@ def test_tiny_side_by_side(speed, tmp_path, capsys):
     out = tmp_path / "train.json"
     threads = torch.get_num_threads()
     result = speed.main(["--tiny", "--out", str(out)])
+    assert result["recipes"]["ganaug-mlp-bf16"] == {**result["recipes"]["ganaug-mlp"], "cpu_amp": True}
     assert torch.get_num_threads() == 1 or threads == 1  # --threads 1 (the default) is what ran
     rows = {r["runner"]: r for r in result["rows"]}
-    assert list(rows) == ["peer-cgan", "ganaug-mlp", "ganaug-dcgan"]
+    assert list(rows) == ["peer-cgan", "ganaug-mlp", "ganaug-mlp-bf16", "ganaug-dcgan", "ganaug-dcgan-bf16"]
     for row in rows.values():
         assert row["steps"] > 0 and len(row["chunk_steps_per_s"]) == 2  # two timed rounds (warm-up dropped)
         assert row["steps_per_s"] == pytest.approx(row["steps"] / row["seconds"], rel=0.01)
         assert row["ratio_to_peer"] == pytest.approx(row["steps_per_s"] / rows["peer-cgan"]["steps_per_s"], abs=0.01)
+        assert row["cpu_ratio_to_peer"] == pytest.approx(
+            row["steps_per_cpu_s"] / rows["peer-cgan"]["steps_per_cpu_s"], abs=0.01)
         assert row["images_per_s"] == pytest.approx(64 * row["steps_per_s"], rel=0.01)
     assert result["peer_data"] == "in-memory tensors" and result["dataset"] == "digits"
     assert json.loads(out.read_text()) == result
@@ -47,8 +50,8 @@ def test_ganaug_errors_reach_the_caller(speed, monkeypatch):
 
 
 def test_bad_options(speed):
-    with pytest.raises(SystemExit, match=r"--runners: expected a comma-separated subset of peer-cgan,ganaug-mlp,"
-                                         r"ganaug-dcgan, got 'gan'"):
+    with pytest.raises(SystemExit, match=r"--runners: expected a comma-separated subset of peer-cgan,"
+                                         r"ganaug-mlp,ganaug-mlp-bf16,ganaug-dcgan,ganaug-dcgan-bf16, got 'gan'"):
         speed.main(["--tiny", "--runners", "gan"])
     with pytest.raises(SystemExit, match=r"--chunk-s: expected > 0"):
         speed.main(["--chunk-s", "0"])
