@@ -22,13 +22,19 @@ timed. Steps/s are total steps over total time of the timed chunks, so a change 
 hits every runner alike and the ratios to the peer hold even on a busy machine; the per-chunk
 rates are in the JSON. Steps per CPU-second (the CPU time of the thread that trains) are printed
 too: on a shared machine they show the cost of a step without the time spent waiting for a core. One step is one generator update with one discriminator update before it
-(both loops); real images/s counts the real images D sees per second. Writes
+(both loops); real images/s counts the real images D sees per second. ``--baseline CHECKOUT`` adds
+the ganaug runners once more with another checkout's ganaug (e.g. ``git worktree add /tmp/base
+<commit>``), as ``baseline:RUNNER``, and prints this checkout's speed-up over it. Writes
 benchmarks/results/train_speed.json (``--out``).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -62,7 +68,8 @@ def sync(device: torch.device) -> None:
 class FitRunner:
     """``ganaug.fit`` in a helper thread that stops at the end of each chunk until the next one starts."""
 
-    def __init__(self, data, config: ganaug.TrainConfig, threads: int):
+    def __init__(self, data, config, threads: int, fit=None):
+        fit = fit or ganaug.fit  # or a --baseline checkout's fit
         self.device = torch.device(config.device)
         self.go, self.paused = threading.Semaphore(0), threading.Semaphore(0)
         self.deadline, self.steps, self.stopping, self.error = 0.0, 0, False, None
@@ -83,7 +90,7 @@ class FitRunner:
             torch.set_num_threads(threads)  # OpenMP's thread count is per thread: set it in this one too
             self.go.acquire()
             try:
-                ganaug.fit(data, config, hooks=[hook], progress=False)
+                fit(data, config, hooks=[hook], progress=False)
             except BaseException as err:  # handed to the main thread, which raises it
                 self.error = err
             self.end, self.cpu = time.perf_counter(), time.thread_time()
@@ -140,6 +147,32 @@ def peer_loader(name: str, root, data, batch_size: int) -> tuple[DataLoader, str
         "in-memory tensors"
 
 
+def twin(runner: str) -> str:
+    """The runner that a --baseline checkout runs for ``runner``: the float32 one for a bf16 runner."""
+    return runner.removesuffix("-bf16")
+
+
+def _ratio(row: dict, ref: dict | None, key: str) -> float | None:
+    return round(row[key] / ref[key], 2) if ref is not None and row[key] and ref[key] else None
+
+
+def import_baseline(checkout: str):
+    """The ``ganaug`` package of another checkout, imported as ``ganaug_baseline`` (its imports are relative)."""
+    src = Path(checkout) / "ganaug"
+    if not (src / "__init__.py").is_file():
+        raise SystemExit(f"--baseline: expected a checkout holding ganaug/__init__.py (e.g. a git worktree of an "
+                         f"older commit), got {checkout!r}")
+    home = Path(tempfile.mkdtemp(prefix="ganaug-baseline-"))
+    shutil.copytree(src, home / "ganaug_baseline", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in [m for m in sys.modules if m.split(".")[0] == "ganaug_baseline"]:  # an earlier call's
+        del sys.modules[name]
+    sys.path.insert(0, str(home))
+    try:
+        return importlib.import_module("ganaug_baseline")
+    finally:
+        sys.path.remove(str(home))
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default=None, help="mnist or digits (default: mnist when present)")
@@ -150,6 +183,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: comparable on a shared machine)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--baseline", default=None, metavar="CHECKOUT",
+                   help="also run the ganaug runners with the ganaug of this checkout (e.g. a git worktree of an "
+                        "older commit), as baseline:RUNNER, for a before/after ratio in the same run")
     p.add_argument("--tiny", action="store_true", help="short chunks (on digits unless --dataset): checks the script runs")
     p.add_argument("--out", default=None, help="JSON path (default: benchmarks/results/train_speed.json)")
     args = p.parse_args(argv)
@@ -175,6 +211,16 @@ def main(argv: list[str] | None = None) -> dict:
             cfg = ganaug.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
                                      sample_every=0, checkpoint_every=0, log_every=1000)
             live[r] = FitRunner(data, cfg, args.threads)
+    if args.baseline:
+        old = import_baseline(args.baseline)
+        fields = {f.name for f in dataclasses.fields(old.TrainConfig)}
+        old_data = old.LabelledImages(data.images, data.targets, data.classes, name=data.name)
+        # the bf16 runners are compared with the baseline's float32 one (older checkouts have no cpu_amp)
+        for r in dict.fromkeys(twin(r) for r in runners if r in RECIPES and set(RECIPES[twin(r)]) <= fields):
+            cfg = old.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
+                                  sample_every=0, checkpoint_every=0, log_every=1000)
+            live[f"baseline:{r}"] = FitRunner(old_data, cfg, args.threads, fit=old.fit)
+        runners = list(live)
     chunks = {r: [] for r in runners}  # (steps, wall-clock seconds, CPU seconds) of each timed chunk
     try:
         for rnd in range(args.rounds + 1):
@@ -195,20 +241,27 @@ def main(argv: list[str] | None = None) -> dict:
                      "chunk_steps_per_s": [round(s / t, 2) for s, t, _ in chunks[r]]})
     peer = next((row for row in rows if row["runner"] == "peer-cgan"), None)
     for row in rows:
-        row["ratio_to_peer"] = round(row["steps_per_s"] / peer["steps_per_s"], 2) if peer else None
-        row["cpu_ratio_to_peer"] = (round(row["steps_per_cpu_s"] / peer["steps_per_cpu_s"], 2)
-                                    if peer and row["steps_per_cpu_s"] and peer["steps_per_cpu_s"] else None)
+        row["ratio_to_peer"] = _ratio(row, peer, "steps_per_s")
+        row["cpu_ratio_to_peer"] = _ratio(row, peer, "steps_per_cpu_s")
+        old = next((b for b in rows if b["runner"] == f"baseline:{twin(row['runner'])}"), None)
+        if old is not None:  # this checkout against the --baseline one, same runner
+            row["ratio_to_baseline"], row["cpu_ratio_to_baseline"] = (_ratio(row, old, k)
+                                                                      for k in ("steps_per_s", "steps_per_cpu_s"))
     result = {"dataset": name, "image_shape": list(data.image_shape), "machine": machine(), "device": str(device),
               "threads": args.threads, "batch_size": args.batch_size, "chunk_s": args.chunk_s, "rounds": args.rounds,
-              "peer_data": feed, "recipes": RECIPES, "rows": rows}
+              "peer_data": feed, "baseline": args.baseline, "recipes": RECIPES, "rows": rows}
     print(f"dataset {name} {data.image_shape}, {machine()}, device {device}, {args.threads} thread(s), "
           f"batch {args.batch_size}, {args.rounds} rounds of {args.chunk_s} s per runner"
           + (f"; peer data: {feed}" if feed else ""))
-    print(f"{'runner':13} {'steps/s':>8} {'images/s':>9} {'vs peer':>8} {'steps/CPU-s':>12} {'vs peer':>8}")
+    keys = ["ratio_to_peer", "cpu_ratio_to_peer"] + (["ratio_to_baseline", "cpu_ratio_to_baseline"] if args.baseline else [])
+    width = max(len(r) for r in runners)
+    print(f"{'runner':{width}} {'steps/s':>8} {'images/s':>9} {'steps/CPU-s':>12} {'vs peer':>8} {'(CPU)':>6}"
+          + (f" {'vs baseline':>12} {'(CPU)':>6}" if args.baseline else ""))
     for row in rows:
-        ratio, cpu_ratio = (f"{row[k]:.2f}x" if row[k] is not None else "-" for k in ("ratio_to_peer", "cpu_ratio_to_peer"))
+        r1, r2, *r3 = (f"{row[k]:.2f}x" if row.get(k) is not None else "-" for k in keys)
         per_cpu = f"{row['steps_per_cpu_s']:.2f}" if row["steps_per_cpu_s"] else "-"
-        print(f"{row['runner']:13} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {ratio:>8} {per_cpu:>12} {cpu_ratio:>8}")
+        print(f"{row['runner']:{width}} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {per_cpu:>12} {r1:>8} {r2:>6}"
+              + (f" {r3[0]:>12} {r3[1]:>6}" if r3 else ""))
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / "train_speed.json"
     if args.tiny and not args.out:
         print("--tiny: results not written (pass --out to write them)")

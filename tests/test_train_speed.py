@@ -1,5 +1,6 @@
 """benchmarks/train_speed.py at a tiny size: the peer and ganaug take turns in one process; rows and ratios."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,6 +39,19 @@ def test_peer_trains_on_mnist_from_torchvision(speed, mnist_root, capsys):
     assert result["peer_data"] == "torchvision MNIST + PIL transforms" and result["image_shape"] == [1, 28, 28]
     assert [r["runner"] for r in result["rows"]] == ["peer-cgan", "ganaug-mlp"]
     assert "--tiny: results not written" in capsys.readouterr().out
+
+
+def test_baseline_checkout_runs_beside(speed, tmp_path):
+    repo = Path(__file__).resolve().parents[1]  # this checkout as its own baseline: a copy under another name
+    result = speed.main(["--tiny", "--runners", "ganaug-mlp,ganaug-mlp-bf16", "--baseline", str(repo)])
+    rows = {r["runner"]: r for r in result["rows"]}
+    assert list(rows) == ["ganaug-mlp", "ganaug-mlp-bf16", "baseline:ganaug-mlp"]  # bf16 is compared with float32
+    for name in ("ganaug-mlp", "ganaug-mlp-bf16"):
+        assert rows[name]["ratio_to_baseline"] == pytest.approx(
+            rows[name]["steps_per_s"] / rows["baseline:ganaug-mlp"]["steps_per_s"], abs=0.01)
+    assert result["baseline"] == str(repo) and rows["ganaug-mlp"]["ratio_to_peer"] is None
+    with pytest.raises(SystemExit, match=r"--baseline: expected a checkout holding ganaug/__init__.py"):
+        speed.main(["--tiny", "--baseline", str(tmp_path)])
 
 
 def test_ganaug_errors_reach_the_caller(speed, monkeypatch):
