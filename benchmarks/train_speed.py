@@ -13,7 +13,9 @@ Runners, all in this one process, on the same data:
   aux_twin=True, z_dim=128, lr_g=lr_d=4e-4``);
 - ``ganaug-dcgan``: ``ganaug.fit`` with dcgan's defaults;
 - ``ganaug-mlp-bf16``, ``ganaug-dcgan-bf16``: the same with ``cpu_amp=True`` (bf16 autocast on
-  the CPU; on cuda, bf16 autocast is already the default, ``amp=True``).
+  the CPU; on cuda, bf16 autocast is already the default, ``amp=True``);
+- ``ganaug-mlp-compile`` (only when named in ``--runners``): the recipe with ``compile=True``; its
+  warm-up round includes the compilation.
 
 All at batch 64 with ``--threads`` torch threads (default 1). The runners take turns: each round
 gives every runner one chunk of ``--chunk-s`` seconds (ganaug's ``fit`` runs in a helper thread that
@@ -56,8 +58,10 @@ RECIPES = {
     "ganaug-mlp-bf16": dict(MLP, cpu_amp=True),
     "ganaug-dcgan": dict(arch="dcgan"),
     "ganaug-dcgan-bf16": dict(arch="dcgan", cpu_amp=True),
+    "ganaug-mlp-compile": dict(MLP, compile=True),  # not run by default: the warm-up round compiles (minutes)
 }
 RUNNERS = ("peer-cgan", *RECIPES)
+DEFAULT_RUNNERS = [r for r in RUNNERS if not r.endswith("-compile")]
 
 
 def sync(device: torch.device) -> None:
@@ -177,7 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default=None, help="mnist or digits (default: mnist when present)")
     p.add_argument("--root", default=None, help=ROOT_HELP)
-    p.add_argument("--runners", default=",".join(RUNNERS), help=f"comma-separated subset of {','.join(RUNNERS)}")
+    p.add_argument("--runners", default=",".join(DEFAULT_RUNNERS),
+                   help=f"comma-separated subset of {','.join(RUNNERS)} (default: all but the compile one)")
     p.add_argument("--chunk-s", type=float, default=4.0, help="seconds per runner per round")
     p.add_argument("--rounds", type=int, default=6, help="timed rounds (after one warm-up round)")
     p.add_argument("--batch-size", type=int, default=64)
@@ -222,12 +227,15 @@ def main(argv: list[str] | None = None) -> dict:
             live[f"baseline:{r}"] = FitRunner(old_data, cfg, args.threads, fit=old.fit)
         runners = list(live)
     chunks = {r: [] for r in runners}  # (steps, wall-clock seconds, CPU seconds) of each timed chunk
+    warmup = {}  # seconds of each runner's warm-up chunk (a compiling runner compiles in it)
     try:
         for rnd in range(args.rounds + 1):
             for r in runners:
                 chunk = live[r].run_for(args.chunk_s)
                 if rnd:  # round 0: warm-up (allocations, first-call costs)
                     chunks[r].append(chunk)
+                else:
+                    warmup[r] = round(chunk[1], 1)
     finally:
         for runner in live.values():
             runner.close()
@@ -238,7 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append({"runner": r, "steps": steps, "seconds": round(seconds, 2), "steps_per_s": round(steps / seconds, 2),
                      "images_per_s": round(steps * args.batch_size / seconds), "cpu_seconds": round(cpu, 2),
                      "steps_per_cpu_s": round(steps / cpu, 2) if cpu > 0 else None,
-                     "chunk_steps_per_s": [round(s / t, 2) for s, t, _ in chunks[r]]})
+                     "warmup_s": warmup[r], "chunk_steps_per_s": [round(s / t, 2) for s, t, _ in chunks[r]]})
     peer = next((row for row in rows if row["runner"] == "peer-cgan"), None)
     for row in rows:
         row["ratio_to_peer"] = _ratio(row, peer, "steps_per_s")

@@ -22,7 +22,7 @@ def test_tiny_side_by_side(speed, tmp_path, capsys):
     rows = {r["runner"]: r for r in result["rows"]}
     assert list(rows) == ["peer-cgan", "ganaug-mlp", "ganaug-mlp-bf16", "ganaug-dcgan", "ganaug-dcgan-bf16"]
     for row in rows.values():
-        assert row["steps"] > 0 and len(row["chunk_steps_per_s"]) == 2  # two timed rounds (warm-up dropped)
+        assert row["steps"] > 0 and len(row["chunk_steps_per_s"]) == 2 and row["warmup_s"] > 0  # warm-up not timed
         assert row["steps_per_s"] == pytest.approx(row["steps"] / row["seconds"], rel=0.01)
         assert row["ratio_to_peer"] == pytest.approx(row["steps_per_s"] / rows["peer-cgan"]["steps_per_s"], abs=0.01)
         assert row["cpu_ratio_to_peer"] == pytest.approx(
@@ -65,7 +65,7 @@ def test_ganaug_errors_reach_the_caller(speed, monkeypatch):
 
 def test_bad_options(speed):
     with pytest.raises(SystemExit, match=r"--runners: expected a comma-separated subset of peer-cgan,"
-                                         r"ganaug-mlp,ganaug-mlp-bf16,ganaug-dcgan,ganaug-dcgan-bf16, got 'gan'"):
+                                         r"ganaug-mlp,ganaug-mlp-bf16,ganaug-dcgan,ganaug-dcgan-bf16,ganaug-mlp-compile, got 'gan'"):
         speed.main(["--tiny", "--runners", "gan"])
     with pytest.raises(SystemExit, match=r"--chunk-s: expected > 0"):
         speed.main(["--chunk-s", "0"])
