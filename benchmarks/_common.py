@@ -31,3 +31,13 @@ def write_json(obj, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2))
+
+
+def save_result(result, out: str | Path | None, default_name: str, tiny: bool) -> None:
+    """Write ``result`` to ``out`` (default benchmarks/results/<default_name>); a ``--tiny`` run only with ``out``."""
+    if tiny and out is None:
+        print("--tiny: results not written (pass --out to write them)")
+        return
+    path = Path(out) if out is not None else ROOT / "benchmarks" / "results" / default_name
+    write_json(result, path)
+    print(f"wrote {path}")

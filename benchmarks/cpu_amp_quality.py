@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:  # runs from a plain checkout too (no pip install)
     sys.path.insert(0, str(ROOT))
 
 import ganaug  # noqa: E402
-from _common import ROOT_HELP, machine, mnist_root, write_json  # noqa: E402
+from _common import ROOT_HELP, machine, mnist_root, save_result  # noqa: E402
 from ganaug.cas import classification_accuracy_score  # noqa: E402
 from train_speed import MLP  # noqa: E402
 
@@ -67,12 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"cpu_amp={cpu_amp}: {args.steps} steps in {cpu_s:.1f} CPU s, CAS {cas['accuracy']:.4f}", flush=True)
     result = {"dataset": name, "machine": machine(), "threads": args.threads, "seed": args.seed,
               "n_per_class": args.n_per_class, "epochs": args.epochs, "recipe": MLP, "rows": rows}
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / "cpu_amp_quality.json"
-    if args.tiny and not args.out:
-        print("--tiny: results not written (pass --out to write them)")
-    else:
-        write_json(result, out)
-        print(f"wrote {out}")
+    save_result(result, args.out, "cpu_amp_quality.json", args.tiny)
     return result
 
 

@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:  # runs from a plain checkout too (no pip install)
     sys.path.insert(0, str(ROOT))
 
 import ganaug  # noqa: E402
-from _common import ROOT_HELP, machine, mnist_root, write_json  # noqa: E402
+from _common import ROOT_HELP, machine, mnist_root, save_result  # noqa: E402
 from peers.cgan import CGAN  # noqa: E402
 
 MLP = dict(arch="mlp", aux_weight=0.5, aux_twin=True, z_dim=128, lr_g=4e-4, lr_d=4e-4)  # the recommended recipe
@@ -270,12 +270,7 @@ def main(argv: list[str] | None = None) -> dict:
         per_cpu = f"{row['steps_per_cpu_s']:.2f}" if row["steps_per_cpu_s"] else "-"
         print(f"{row['runner']:{width}} {row['steps_per_s']:8.2f} {row['images_per_s']:9,d} {per_cpu:>12} {r1:>8} {r2:>6}"
               + (f" {r3[0]:>12} {r3[1]:>6}" if r3 else ""))
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / "train_speed.json"
-    if args.tiny and not args.out:
-        print("--tiny: results not written (pass --out to write them)")
-    else:
-        write_json(result, out)
-        print(f"wrote {out}")
+    save_result(result, args.out, "train_speed.json", args.tiny)
     return result
 
 
