@@ -16,9 +16,10 @@ ROOT_HELP = "folder holding MNIST/raw (default $GANAUG_DATA, else ./data)"
 
 
 def mnist_root(root: str | Path | None = None) -> Path | None:
-    """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files are there, else None."""
+    """The MNIST root (``root``, else $GANAUG_DATA, else ./data) if the official files (plain or .gz) are there."""
     root = Path(root if root is not None else ganaug.data.default_root())
-    return root if (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists() else None
+    raw = root / "MNIST" / "raw"
+    return root if any((raw / f"train-images-idx3-ubyte{gz}").exists() for gz in ("", ".gz")) else None
 
 
 def machine() -> str:
@@ -30,3 +31,13 @@ def write_json(obj, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2))
+
+
+def save_result(result, out: str | Path | None, default_name: str, tiny: bool) -> None:
+    """Write ``result`` to ``out`` (default benchmarks/results/<default_name>); a ``--tiny`` run only with ``out``."""
+    if tiny and out is None:
+        print("--tiny: results not written (pass --out to write them)")
+        return
+    path = Path(out) if out is not None else ROOT / "benchmarks" / "results" / default_name
+    write_json(result, path)
+    print(f"wrote {path}")

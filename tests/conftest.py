@@ -52,6 +52,20 @@ def mnist_root():
     return MNIST_ROOT
 
 
+@pytest.fixture
+def compiled(monkeypatch):
+    """torch.compile with the aot_eager backend: real tracing (graphs, autograd) without minutes of C++ codegen."""
+    calls = []
+    real = torch.compile
+
+    def traced(module, **kwargs):
+        calls.append((type(module).__name__, kwargs))
+        return real(module, backend="aot_eager", **kwargs)
+
+    monkeypatch.setattr(torch, "compile", traced)
+    return calls
+
+
 def tiny_config(**kw):
     base = dict(arch="mlp", width=2, z_dim=8, steps=6, batch_size=8, log_every=2, sample_every=0,
                 checkpoint_every=0, device="cpu")

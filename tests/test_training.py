@@ -69,6 +69,47 @@ def test_resume_is_bit_for_bit(tiny, tmp_path, arch, loss, augment, aux, twin):
     assert hist_straight == hist_resumed or [h["step"] for h in hist_resumed] == [2, 4, 6]
 
 
+@pytest.mark.parametrize("arch, loss, aux, twin", [("mlp", "non-saturating", 0.5, True), ("mlp", "wgan-gp", 0.0, False),
+                                                   pytest.param("dcgan", "hinge", 0.0, False, marks=pytest.mark.slow)])
+def test_compile_trains_the_same_and_resumes_bit_for_bit(tiny, tmp_path, compiled, arch, loss, aux, twin):
+    cfg = dict(arch=arch, loss=loss, aux_weight=aux, aux_twin=twin, checkpoint_every=3, minibatch_std=2)
+    eager, _ = fit(tiny, tiny_config(steps=6, **cfg), progress=False)
+    assert not compiled
+    straight, _ = fit(tiny, tiny_config(steps=6, compile=True, **cfg), out_dir=tmp_path / "a", progress=False)
+    assert [name for name, _ in compiled] == ["MLPGenerator" if arch == "mlp" else "DCGANGenerator",
+                                              "ConditionalDiscriminator"]
+    assert all(kw == {"dynamic": False} for _, kw in compiled)
+    # aot_eager runs the same kernels as eager mode: the same numbers (inductor fuses, so it rounds differently)
+    assert state_equal(eager, straight)
+    fit(tiny, tiny_config(steps=3, compile=True, **cfg), out_dir=tmp_path / "b", progress=False)
+    resumed, _ = fit(tiny, tiny_config(steps=6, compile=True, **cfg), out_dir=tmp_path / "b", resume=True,
+                     progress=False)
+    assert state_equal(straight, resumed)
+    assert set(safe_load(tmp_path / "b" / "checkpoint.pt")["G"]) == set(eager.state_dict())  # no "_orig_mod."
+    with pytest.raises(ValueError, match=r"config: expected the checkpoint's settings.*compile: True -> False"):
+        fit(tiny, tiny_config(steps=9, **cfg), out_dir=tmp_path / "b", resume=True, progress=False)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_cpu_amp_trains_in_bf16_and_resumes_bit_for_bit(tiny, tmp_path, arch):
+    dtypes = []
+
+    def watch(state):  # from the second step on: the dtype of every image G makes in training
+        if state.step == 1:
+            state.G.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+
+    cfg = dict(arch=arch, checkpoint_every=3, aux_weight=0.5, aux_twin=True)
+    fp32, _ = fit(tiny, tiny_config(**cfg), progress=False)
+    straight, history = fit(tiny, tiny_config(cpu_amp=True, **cfg), out_dir=tmp_path / "a", hooks=[watch],
+                            progress=False)
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    assert not state_equal(fp32, straight) and all(torch.isfinite(torch.tensor(h["g_loss"])) for h in history)
+    assert next(straight.parameters()).dtype == torch.float32  # weights stay float32; only the math is bf16
+    fit(tiny, tiny_config(steps=3, cpu_amp=True, **cfg), out_dir=tmp_path / "b", progress=False)
+    resumed, _ = fit(tiny, tiny_config(cpu_amp=True, **cfg), out_dir=tmp_path / "b", resume=True, progress=False)
+    assert state_equal(straight, resumed)
+
+
 def test_lr_decay_schedule(tiny, adam_lrs):
     seen = adam_lrs
     fit(tiny, tiny_config(steps=6, lr_d=2e-3, lr_g=1e-3, lr_decay=0.5), progress=False)
@@ -163,6 +204,8 @@ def test_resume_checks(tiny, tmp_path):
     (dict(aux_weight=-1.0), ValueError, r"aux_weight: expected a number in \[0.0"),
     (dict(aux_twin=True), ValueError, r"aux_twin: expected aux_weight > 0 .*got 'aux_twin=True with aux_weight=0.0'"),
     (dict(aux_twin=1, aux_weight=1.0), TypeError, r"aux_twin: expected True or False, got 1"),
+    (dict(compile="yes"), TypeError, r"compile: expected True or False, got 'yes'. Pass compile=True"),
+    (dict(cpu_amp=None), TypeError, r"cpu_amp: expected True or False, got None. Pass cpu_amp=True"),
     (dict(lr_decay=1.5), ValueError, r"lr_decay: expected a number in \[0.0, 1.0\], got 1.5"),
     (dict(lr_decay=0.5, steps=None, max_minutes=1.0), ValueError,
      r"lr_decay: expected a schedule over a known number of steps \(steps=N\), got 'steps=None'. Pass steps=N"),

@@ -1,0 +1,1 @@
+"""Training loops of other projects, rewritten from their public descriptions, for side-by-side benchmarks."""
