@@ -145,11 +145,18 @@ def test_v1_dcgan_files_load_sample_and_resume(tiny, tmp_path):
     d, spec = load_discriminator(DATA / "v1_dcgan_checkpoint.pt")
     assert d.mbstd_group == 2 and d.classify is not None and d.twin is None and spec["width"] == 2
     cfg = dict(arch="dcgan", minibatch_std=2, aux_weight=0.5)
-    straight, hist = ganaug.fit(tiny, tiny_config(steps=6, **cfg), progress=False)
-    (tmp_path / "run").mkdir()
-    shutil.copy(DATA / "v1_dcgan_checkpoint.pt", tmp_path / "run" / "checkpoint.pt")
-    resumed, hist_resumed = ganaug.fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "run", resume=True,
-                                       progress=False)
+    # The file's first steps ran with one intra-op thread; conv rounding depends on the thread count,
+    # so the straight run (and the resumed steps) use one thread too, whatever the machine's default.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        straight, hist = ganaug.fit(tiny, tiny_config(steps=6, **cfg), progress=False)
+        (tmp_path / "run").mkdir()
+        shutil.copy(DATA / "v1_dcgan_checkpoint.pt", tmp_path / "run" / "checkpoint.pt")
+        resumed, hist_resumed = ganaug.fit(tiny, tiny_config(steps=6, **cfg), out_dir=tmp_path / "run", resume=True,
+                                           progress=False)
+    finally:
+        torch.set_num_threads(threads)
     assert state_equal(straight, resumed)
     assert [h["step"] for h in hist_resumed] == [2, 4, 6]
     assert [h["d_loss"] for h in hist_resumed] == [h["d_loss"] for h in hist]
