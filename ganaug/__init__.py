@@ -9,7 +9,7 @@ exports what a user needs day to day; every public name of a stage is in its sub
 from . import bench, classify, data, gan, metrics, synth
 from .bench import compare_methods
 from .classify import PseudoLabels, SmallCNN, predict_proba, pseudo_label, train_classifier
-from .data import (AlbumentationsAdapter, DatasetNotFoundError, LabelledImages, ToGanaugTensor, augmented_copies,
+from .data import (AlbumentationsAdapter, DatasetNotFoundError, DigitAugment, LabelledImages, ToGanaugTensor, augmented_copies,
                    load_dataset, load_split, long_tailed_subset, stratified_subset, train_val_split)
 from .gan import CheckpointError, ConditionalGenerator, TrainConfig, TrainingDivergedError, fit, load_generator
 from .metrics import FID, KID, DensityCoverage, PrecisionRecall, evaluate
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 # `ganaug.evaluate` is the function (also `ganaug.metrics.evaluate`); `format_report` is in `ganaug.metrics`.
 __all__ = [
     "AlbumentationsAdapter", "CheckpointError", "ConditionalGenerator", "ConfidenceFilter", "DatasetNotFoundError",
-    "DensityCoverage", "DiscriminatorFilter", "FID", "FilterQuotaError", "KID", "LabelledImages", "MixedBatchSampler",
+    "DensityCoverage", "DigitAugment", "DiscriminatorFilter", "FID", "FilterQuotaError", "KID", "LabelledImages", "MixedBatchSampler",
     "MixedDataset", "PrecisionRecall", "PseudoLabels", "SampleFilter", "SmallCNN", "SyntheticDataset", "ToGanaugTensor",
     "TrainConfig", "TrainingDivergedError", "augmented_copies", "compare_methods", "concat_datasets", "evaluate", "fit",
     "load_dataset", "load_generator", "load_split", "long_tailed_subset", "predict_proba", "pseudo_label",

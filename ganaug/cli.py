@@ -246,6 +246,10 @@ def _add_benchmark_parser(command) -> None:
                    help=f"sized schedule: at least this many batches (default: {d.clf_min_steps})")
     p.add_argument("--clf-max-steps", type=int, default=None,
                    help=f"sized schedule: at most this many batches (default: {d.clf_max_steps})")
+    p.add_argument("--augmentation", default=None, choices=("albumentations", "torch"),
+                   help="the classical augmentation: albumentations per image in the data path, or the same "
+                   "distortions batched in torch on the classifier's device (ganaug.DigitAugment; much faster "
+                   f"on a GPU) (default: {d.augmentation})")
     p.add_argument("--clf-width", type=int, default=None, help=f"classifier width (default: {d.clf_width})")
     p.add_argument("--shares", type=float, nargs="+", default=None,
                    help=f"synthetic shares tried by every mixing method; @auto picks among them and 0 on the "
@@ -524,7 +528,7 @@ def _benchmark(args) -> int:
                                                  "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
                                                  "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares",
                                                  "teacher_weight", "val_per_class", "filter_keep", "device",
-                                                 "unlabelled", "semi_threshold", "semi_rounds")
+                                                 "unlabelled", "semi_threshold", "semi_rounds", "augmentation")
                  if getattr(args, f) is not None}
         for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:

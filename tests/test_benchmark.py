@@ -9,6 +9,7 @@ from ganaug.bench.benchmark import METHODS, BenchmarkConfig, quick_config, run_b
 from ganaug.bench.store import CSV_FIELDS, ResultStore
 from ganaug.gan.checkpoint import safe_load
 from ganaug.data.datasets import fingerprint, stratified_subset
+from ganaug.data.batch_augment import DigitAugment as ganaug_DigitAugment
 from ganaug.data.transforms import digit_augmentation
 
 
@@ -168,6 +169,7 @@ def test_quick_config_is_digits():
     (dict(clf_steps=0), "clf_steps"),
     (dict(clf_epochs=0), "clf_epochs: expected an integer >= 1"),
     (dict(clf_min_steps=500, clf_max_steps=400), "clf_max_steps: expected at least clf_min_steps \\(500\\)"),
+    (dict(augmentation="kornia"), "augmentation: expected one of 'albumentations', 'torch'"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -412,3 +414,35 @@ def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_
                  unlabelled=unlabelled)
     c.union()
     assert "self-train" not in c._models  # another recipe: self-train trains its own classifier
+
+
+def test_torch_augmentation_runs_every_method_on_batches_without_albumentations(tmp_path, monkeypatch):
+    import sys
+
+    # The torch backend needs no albumentations: every "+aug" method augments whole batches with DigitAugment.
+    monkeypatch.setitem(sys.modules, "albumentations", None)
+    batches = []
+    real_call = ganaug_DigitAugment.__call__
+
+    def counting(self, x):
+        batches.append(tuple(x.shape))
+        return real_call(self, x)
+
+    monkeypatch.setattr(ganaug_DigitAugment, "__call__", counting)
+    methods = ("real", "real+aug", "real+gan+aug", "real+augan+aug", "pretrain-gan+aug")
+    rows = run_benchmark(tiny(methods=methods, augmentation="torch"), tmp_path, progress=False, log=None)
+    assert all(r["status"] == "ok" for r in rows) and len(rows) == 1 + 1 + 3 + 3 + 1
+    # real+aug, two shares each of real+gan+aug and real+augan+aug, pretrain's two halves: 4 steps each, one
+    # augmented batch per step; the augmented copies for the augan GAN are single images (C, H, W), each
+    # passed on as a batch of one.
+    assert sum(len(s) == 4 and s[0] > 1 for s in batches) == 4 * (1 + 2 + 2 + 1)
+    assert sum(len(s) == 3 for s in batches) == 2 * 50  # gan_aug_copies=2 of the 50 labelled images
+    assert (tmp_path / "gans" / "n5-seed0" / "augan-torch" / "generator.pt").exists()
+
+
+def test_augmentation_backend_is_in_the_setting_but_the_default_keeps_old_hashes():
+    assert tiny(augmentation="torch").setting() != tiny().setting()
+    assert "augmentation" not in tiny().fields()  # settings written before the field keep their hash
+    assert tiny(augmentation="torch").fields()["augmentation"] == "torch"
+    kw = semi(augmentation="torch").validate().pseudo_label_kwargs(0, "cpu")
+    assert kw["augmentation"] == "batch" and semi().validate().pseudo_label_kwargs(0, "cpu")["augmentation"] == "default"

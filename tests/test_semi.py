@@ -137,7 +137,7 @@ def test_bad_pools_and_arguments(split, tmp_path):
         ganaug.pseudo_label(labelled, split[1], rounds=0)
     with pytest.raises(ValueError, match="max_class_ratio: expected a number in"):
         ganaug.pseudo_label(labelled, split[1], max_class_ratio=0.5)
-    with pytest.raises(TypeError, match="augmentation: expected 'default', None or a callable"):
+    with pytest.raises(TypeError, match="augmentation: expected 'default', 'batch', None or a callable"):
         ganaug.pseudo_label(labelled, split[1], augmentation="strong")
     for bad in ((40, 3000), (40, 3000, 1000), (0, 1, 2), "40"):
         with pytest.raises(ValueError, match=r"schedule: expected \(epochs, min_steps, max_steps\)"):
@@ -171,6 +171,16 @@ def test_default_augmentation_is_seeded(split):
     plain = ganaug.pseudo_label(labelled, pool[:200], rounds=1, threshold=0.5, steps=20, width=4, batch_size=16,
                                 augmentation=None)
     assert not state_equal(plain.classifier, runs[0].classifier)  # the augmentation was applied
+
+
+def test_batch_augmentation_is_seeded_and_differs_from_the_default(split):
+    labelled, pool, _ = split
+    kw = dict(rounds=1, threshold=0.5, steps=20, width=4, batch_size=16)
+    runs = [ganaug.pseudo_label(labelled, pool[:200], augmentation="batch", **kw) for _ in range(2)]
+    assert state_equal(runs[0].classifier, runs[1].classifier)
+    for other in (None, "default"):
+        assert not state_equal(ganaug.pseudo_label(labelled, pool[:200], augmentation=other, **kw).classifier,
+                               runs[0].classifier)
 
 
 PL = dict(rounds=1, threshold=0.8, steps=150, width=16, batch_size=32, augmentation=None)

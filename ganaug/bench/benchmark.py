@@ -59,6 +59,7 @@ GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug"
 # Fields that exist for the semi-supervised mode only: left out of the setting hashes when it is off,
 # so that the supervised grid keeps the hashes it was published with.
 SEMI_FIELDS = ("unlabelled", "semi_threshold", "semi_rounds")
+AUGMENTATIONS = ("albumentations", "torch")
 
 
 def gan_kind(method: str) -> str | None:
@@ -144,6 +145,9 @@ class BenchmarkConfig:
     clf_batch: int = 64
     clf_lr: float = 1e-3
     clf_schedule: str = "cosine"
+    # classical augmentation (digit_augmentation's distortions): "albumentations" per image in the data
+    # path, or "torch" (ganaug.DigitAugment) on whole batches, on the classifier's device
+    augmentation: str = "albumentations"
     # mixing
     shares: tuple[float, ...] = (0.25, 0.5)  # synthetic shares tried by every share method
     teacher_weight: float = 0.5  # real+gan+aug-soft: weight of the teacher's probabilities in synthetic labels
@@ -206,6 +210,7 @@ class BenchmarkConfig:
         check_int("clf_batch", self.clf_batch, minimum=1)
         check_float("clf_lr", self.clf_lr, 0.0, low_open=True)
         check_choice("clf_schedule", self.clf_schedule, ("constant", "cosine"))
+        check_choice("augmentation", self.augmentation, AUGMENTATIONS)
         if not self.shares:
             fail("shares", "at least one synthetic share in (0, 1)", self.shares, "Pass e.g. shares=(0.25, 0.5).")
         for share in self.shares:
@@ -218,8 +223,10 @@ class BenchmarkConfig:
 
     def fields(self) -> dict[str, Any]:
         """Every field that changes the numbers (the semi-supervised ones only in that mode)."""
+        # The albumentations default is left out, so settings from before the field keep their hash.
         return {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in NOT_IN_SETTING and (self.unlabelled or k not in SEMI_FIELDS)}
+                if k not in NOT_IN_SETTING and (self.unlabelled or k not in SEMI_FIELDS)
+                and not (k == "augmentation" and v == "albumentations")}
 
     def setting(self) -> str:
         """Short hash of every field that changes the numbers; rows of other settings are not reused."""
@@ -248,7 +255,8 @@ class BenchmarkConfig:
         rule applied to that round's training set."""
         return dict(threshold=self.semi_threshold, rounds=self.semi_rounds, steps=self.clf_steps,
                     schedule=(self.clf_epochs, self.clf_min_steps, self.clf_max_steps),
-                    width=self.clf_width, batch_size=self.clf_batch, augmentation="default", seed=seed,
+                    width=self.clf_width, batch_size=self.clf_batch,
+                    augmentation="default" if self.augmentation == "albumentations" else "batch", seed=seed,
                     device=device)
 
     def train_config(self, n_real: int, seed: int, device: str) -> Any:
@@ -382,7 +390,7 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
 
 def _check_augmentation(cfg: BenchmarkConfig) -> None:
     # Fail before any training, not hours into a grid, where albumentations is missing (a bare install).
-    if cfg.unlabelled or any("aug" in m for m in cfg.methods):
+    if cfg.augmentation == "albumentations" and (cfg.unlabelled or any("aug" in m for m in cfg.methods)):
         try:
             import albumentations  # noqa: F401
         except ImportError as err:
@@ -493,8 +501,16 @@ class _Cell:
         self._info: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Any] = {}
 
-    def _train(self, data, steps: int | None = None, **kw):
+    def _train(self, data, steps: int | None = None, aug: bool | str = False, **kw):
+        # aug=True: augment `data` (a LabelledImages) with the configured backend; aug="batch": only the
+        # torch backend's batch augmentation (the albumentations one is already in data's transform).
         cfg = self.cfg
+        if aug and cfg.augmentation == "torch":
+            from ..data.batch_augment import DigitAugment
+
+            kw["augment"] = DigitAugment(self.subset.image_shape[1], self.seed)
+        elif aug is True:
+            data = self._augmented(data)
         return train_classifier(data, steps=steps or self.clf_steps, seed=self.seed, device=self.device,
                                 batch_size=cfg.clf_batch, lr=cfg.clf_lr, width=cfg.clf_width,
                                 lr_schedule=cfg.clf_schedule, num_classes=self.subset.num_classes, **kw)
@@ -510,11 +526,12 @@ class _Cell:
             model = self.model("cas-gan" if method == "cas" else method)
         elif method == "pretrain-gan+aug":
             half = self.clf_steps // 2
-            synth = self._synthetic("gan", len(self.subset), transform=self._augmentation())
-            model = self._train(synth, steps=half, resample_each_epoch=True)
-            model = self._train(self._augmented(self.subset), steps=self.clf_steps - half, init=model.train())
+            synth = self._synthetic("gan", len(self.subset), transform=self._item_augmentation())
+            model = self._train(synth, steps=half, resample_each_epoch=True, aug="batch")
+            model = self._train(self.subset, steps=self.clf_steps - half, init=model.train(), aug=True)
         else:
-            model = self._train(self._mixed(method, float(share)), resample_each_epoch=True)
+            model = self._train(self._mixed(method, float(share)), resample_each_epoch=True,
+                                aug="batch" if "+aug" in method else False)
         row = self.score(model)
         if method in GAN_METHODS and self.gan_dir is not None:  # the grid records each GAN's quality
             info = self.gan_info(gan_kind(method))
@@ -544,15 +561,24 @@ class _Cell:
             if name.startswith("cas-"):
                 self._models[name] = self._train(self._synthetic(name[4:], len(self.subset)), resample_each_epoch=True)
             elif name == "self-train":
-                self._models[name] = self._train(self._augmented(self.union()))
+                self._models[name] = self._train(self.union(), aug=True)
             else:
-                self._models[name] = self._train(self.subset if name == "real" else self._augmented(self.subset))
+                self._models[name] = self._train(self.subset, aug=name != "real")
         return self._models[name]
 
     def _augmentation(self):
+        """The classical augmentation as a per-image transform (torch backend: DigitAugment on one image)."""
+        if self.cfg.augmentation == "torch":
+            from ..data.batch_augment import DigitAugment
+
+            return DigitAugment(self.subset.image_shape[1], self.seed)
         from ..data.transforms import AlbumentationsAdapter
 
         return AlbumentationsAdapter(digit_augmentation(self.subset.image_shape[1], self.seed))
+
+    def _item_augmentation(self):
+        """The transform of the data path: albumentations' pipeline, or None (torch augments whole batches)."""
+        return self._augmentation() if self.cfg.augmentation == "albumentations" else None
 
     def _augmented(self, data: LabelledImages) -> LabelledImages:
         return LabelledImages(data.images, data.targets, data.classes, transform=self._augmentation(), name=data.name)
@@ -581,7 +607,7 @@ class _Cell:
                                                       keep_fraction=self.cfg.filter_keep), max_tries=200)
         synth = self._synthetic(kind, n_synth, **kw)
         # "+aug": one augmentation pipeline for both sides, applied by the mixed dataset.
-        transform = self._augmentation() if method.endswith("+aug") or method.endswith("+aug-soft") else None
+        transform = self._item_augmentation() if "+aug" in method else None
         teacher = self.model("real+aug") if method == "real+gan+aug-soft" else None
         return MixedDataset(real, synth, synthetic_share=share, transform=transform, teacher=teacher,
                             teacher_weight=self.cfg.teacher_weight)
@@ -600,7 +626,7 @@ class _Cell:
             fail("unlabelled", "an unlabelled pool for the semi-supervised methods", None,
                  "Run them with unlabelled='rest'.")
         kwargs = self.cfg.pseudo_label_kwargs(self.seed, str(self.device))
-        path = self.gan_dir / "pseudo" / "pseudo_labels.pt" if self.gan_dir is not None else None
+        path = self._kind_dir("pseudo") / "pseudo_labels.pt" if self.gan_dir is not None else None
         if path is not None and path.exists():
             self._union = load_pseudo_labels(
                 path, self.subset, self.unlabelled, kwargs, options="benchmark settings (semi_threshold, semi_rounds, "
@@ -632,7 +658,7 @@ class _Cell:
             return self._info[kind]
         self.generator(kind)
         info = self._info.setdefault(kind, {"steps": None, "wall_s": None})
-        path = self.gan_dir / kind / "info.json" if self.gan_dir is not None else None
+        path = self._kind_dir(kind) / "info.json" if self.gan_dir is not None else None
         stored = json.loads(path.read_text()) if path is not None and path.exists() else {}
         info.update(steps=stored.get("steps", info["steps"]), wall_s=stored.get("wall_s", info["wall_s"]))
         key = self.cfg.clf_setting()
@@ -668,6 +694,14 @@ class _Cell:
         real_f, fake_f = extract_features(model, self.evaluation.images), extract_features(model, fake)  # (N, F)
         return {"recall": precision_recall(real_f, fake_f, 3)[1], "coverage": density_coverage(real_f, fake_f, 5)[1]}
 
+    def _kind_dir(self, kind: str) -> Path | None:
+        # What depends on the augmentation backend (the augmented-copies GAN, the pseudo-labels and the
+        # semi GAN trained on them) is kept apart per backend; the plain GAN is shared.
+        if self.gan_dir is None:
+            return None
+        torch_aug = self.cfg.augmentation == "torch" and kind in ("augan", "sgan", "pseudo")
+        return self.gan_dir / (f"{kind}-torch" if torch_aug else kind)
+
     def generator(self, kind: str = "gan"):
         if self._gens.get(kind) is not None:
             return self._gens[kind]
@@ -681,7 +715,7 @@ class _Cell:
             data = augmented_copies(self.subset, self._augmentation(), cfg.gan_aug_copies)
         elif kind == "sgan":  # the semi GAN: labelled + pseudo-labelled images (the pseudo-labels of self-train)
             data = self.union()
-        gan_dir = self.gan_dir / kind if self.gan_dir is not None else None
+        gan_dir = self._kind_dir(kind)
         if gan_dir is not None and (gan_dir / "generator.pt").exists():
             self._gens[kind] = load_generator(gan_dir / "generator.pt", device="cpu")
             return self._gens[kind]

@@ -77,7 +77,7 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
                      batch_size: int = 64, lr: float = 1e-3, width: int = 32,
                      num_classes: int | None = None, steps: int | None = None,
                      resample_each_epoch: bool = False, lr_schedule: str = "constant",
-                     progress: bool = False, init: SmallCNN | None = None) -> SmallCNN:
+                     progress: bool = False, init: SmallCNN | None = None, augment: Any = None) -> SmallCNN:
     """Train a :class:`SmallCNN` on labelled images and return it in eval mode.
 
     ``data``: a :class:`~ganaug.LabelledImages`, or any dataset of ``(image tensor (C, H, W),
@@ -119,6 +119,9 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
     num_classes = check_int("num_classes", num_classes, minimum=1)
     c = _first_item_shape(data)[0]
     device = torch.device(device) if device is not None else default_device()
+    if augment is not None and not callable(augment):
+        fail("augment", "a callable on image batches (B, C, H, W), or None", type(augment).__name__,
+             "Pass e.g. ganaug.DigitAugment(image_size, seed), or None.", TypeError)
     plain = isinstance(data, LabelledImages) and data.transform is None and data.target_transform is None
 
     # Everything random (init, dropout, shuffling) under a forked, seeded global RNG.
@@ -159,6 +162,8 @@ def train_classifier(data: Any, epochs: int = 10, *, seed: int = 0, device: str 
                 done += 1
                 x, y = x.to(device), torch.as_tensor(y).to(device)
                 _check_labels(y, num_classes)
+                if augment is not None:
+                    x = augment(x)  # (B, C, H, W), the same shape
                 loss = nn.functional.cross_entropy(model(x), y)  # y: (B,) indices or (B, K) probabilities
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
