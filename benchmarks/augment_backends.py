@@ -25,8 +25,7 @@ if str(ROOT) not in sys.path:  # runs from a plain checkout too (no pip install)
 
 import ganaug  # noqa: E402
 from _common import ROOT_HELP, machine, mnist_root, save_result  # noqa: E402
-from ganaug.bench import BenchmarkConfig  # noqa: E402
-from ganaug.bench.benchmark import load_benchmark_data  # noqa: E402
+from ganaug.bench import BenchmarkConfig, load_benchmark_data  # noqa: E402
 from ganaug.classify import accuracy  # noqa: E402
 
 BACKENDS = ("albumentations", "torch")

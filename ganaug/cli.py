@@ -259,6 +259,9 @@ def _add_benchmark_parser(command) -> None:
                    f"(default: {d.teacher_weight})")
     p.add_argument("--filter-keep", type=float, default=None,
                    help=f"per class, keep this most-confident fraction of GAN samples (default: {d.filter_keep})")
+    p.add_argument("--truncation", type=float, default=None,
+                   help=f"the -trunc methods: GAN noise drawn from a Gaussian truncated to |z| <= this (default: "
+                   f"{d.truncation})")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -527,7 +530,7 @@ def _benchmark(args) -> int:
         given = {f: getattr(args, f) for f in ("dataset", "root", "sizes", "seeds", "methods", "eval_split", "gan_arch",
                                                  "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
                                                  "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares",
-                                                 "teacher_weight", "val_per_class", "filter_keep", "device",
+                                                 "teacher_weight", "val_per_class", "filter_keep", "truncation", "device",
                                                  "unlabelled", "semi_threshold", "semi_rounds", "augmentation")
                  if getattr(args, f) is not None}
         for f in ("sizes", "seeds", "methods", "shares"):

@@ -446,3 +446,24 @@ def test_augmentation_backend_is_in_the_setting_but_the_default_keeps_old_hashes
     assert tiny(augmentation="torch").fields()["augmentation"] == "torch"
     kw = semi(augmentation="torch").validate().pseudo_label_kwargs(0, "cpu")
     assert kw["augmentation"] == "batch" and semi().validate().pseudo_label_kwargs(0, "cpu")["augmentation"] == "default"
+
+
+def test_trunc_methods_draw_truncated_noise_and_truncation_is_in_the_setting(tmp_path, monkeypatch):
+    from ganaug.synth import synthetic
+
+    made = []
+    init = synthetic.SyntheticDataset.__init__
+
+    def recording(self, *a, **k):
+        made.append(k.get("truncation"))
+        init(self, *a, **k)
+
+    monkeypatch.setattr(synthetic.SyntheticDataset, "__init__", recording)
+    rows = run_benchmark(tiny(methods=("real", "real+aug", "real+gan+aug-trunc", "real+gan-trunc"), shares=(0.5,),
+                              truncation=0.7), tmp_path, progress=False, log=None)
+    assert [r["method"] for r in rows] == ["real", "real+aug", "real+gan+aug-trunc@0.5", "real+gan+aug-trunc@auto",
+                                           "real+gan-trunc@0.5", "real+gan-trunc@auto"]
+    assert all(r["status"] == "ok" for r in rows) and made == [0.7, None, 0.7]  # the GAN's CAS: untruncated
+    assert tiny(truncation=0.5).setting() != tiny().setting() and "truncation" not in tiny().fields()
+    with pytest.raises(ValueError, match="truncation: expected a number in \\(0.0"):
+        tiny(truncation=0).validate()

@@ -73,6 +73,18 @@ def test_sample_bad_labels(labels, exc, match):
         make_gen().sample(3, labels=labels)
 
 
+def test_sample_with_truncation(monkeypatch):
+    G = make_gen()
+    seen = []
+    forward = type(G).forward
+    monkeypatch.setattr(type(G), "forward", lambda self, z, y: seen.append(z) or forward(self, z, y))
+    x, _ = G.sample(200, seed=1, truncation=0.5)
+    assert seen[0].abs().max() <= 0.5 and seen[0].std() < 0.35  # N(0, 1) cut at +-0.5: std 0.28
+    assert torch.equal(x, G.sample(200, seed=1, truncation=0.5)[0])
+    with pytest.raises(ValueError, match=r"truncation: expected a number in \(0.0"):
+        G.sample(3, truncation=-1)
+
+
 def test_sample_bad_n():
     with pytest.raises(ValueError, match=r"n: expected an integer >= 1"):
         make_gen().sample(0)

@@ -172,6 +172,22 @@ def test_resample_gives_new_images_same_labels(gen):
     assert items_equal([ds.resample(0)[i] for i in range(50)], before)
 
 
+def test_truncated_noise_is_bounded_deterministic_and_order_free(gen, monkeypatch):
+    from ganaug.synth import synthetic
+
+    z = synthetic._truncated_gaussian(torch.arange(5000), 8, key=7, bound=1.0)  # (5000, 8)
+    assert z.abs().max() <= 1.0 and abs(z.std().item() - 0.538) < 0.01  # std of N(0, 1) cut at +-1
+    torch.testing.assert_close(synthetic._truncated_gaussian(torch.arange(4990, 5000), 8, 7, 1.0), z[4990:])
+    seen = []
+    monkeypatch.setattr(synthetic, "run_in_blocks", lambda fn, z, y, device: seen.append(z) or fn(z, y))
+    ds = SyntheticDataset(gen, size=300, truncation=0.5)
+    items = [ds[i] for i in (299, 0, 150)]
+    assert all(z.abs().max() <= 0.5 for z in seen)
+    assert items_equal(items, [SyntheticDataset(gen, size=300, truncation=0.5)[i] for i in (299, 0, 150)])
+    assert not torch.equal(items[1][0], SyntheticDataset(gen, size=300)[0][0])
+    assert "truncation: |z| <= 0.5" in repr(ds)
+
+
 def test_pickles_without_its_cache(gen):
     ds = SyntheticDataset(gen, size=300, output_format="numpy")
     first = ds[5]
@@ -217,6 +233,8 @@ def test_bad_generator(tmp_path, gen):
     (dict(size=4, num_threads=0), ValueError, r"num_threads: expected an integer >= 1, got 0. Pass num_threads >= 1"),
     (dict(size=4, num_threads="auto"), TypeError, r"num_threads: expected an integer, got 'auto'"),
     (dict(size=4, quality_filter="strict"), TypeError, r"quality_filter: expected a ganaug.SampleFilter"),
+    (dict(size=4, truncation=0.0), ValueError, r"truncation: expected a number in \(0.0, .*Pass a bound > 0 on \|z\|"),
+    (dict(size=4, truncation="1"), TypeError, r"truncation: expected a number"),
 ])
 def test_bad_arguments(gen, kwargs, exc, match):
     with pytest.raises(exc, match=match):

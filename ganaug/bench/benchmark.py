@@ -36,6 +36,7 @@ from .store import ResultStore
 #   real+gan, real+gan+aug              mixed with GAN images at each share in `shares`; "+aug" augments both sides
 #   real+gan+aug-soft                   as real+gan+aug, synthetic labels softened by the real+aug classifier
 #   real+augan+aug                      as real+gan+aug, with a GAN trained on augmented copies of the subset
+#   real+gan-trunc, real+gan+aug-trunc  as real+gan / real+gan+aug, GAN noise truncated to |z| <= truncation
 #   real+gan-filtered                   real+gan with the synthetic images filtered by the real-only classifier
 #   pretrain-gan+aug                    half the steps on GAN images (+aug), then fine-tuned on real+aug
 #   cas                                 GAN images only (the classification accuracy score of the cell's GAN)
@@ -47,14 +48,16 @@ from .store import ResultStore
 #   cas-sgan                            sgan images only (the semi GAN's classification accuracy score)
 SEMI_METHODS = ("self-train", "real+sgan", "real+sgan+aug", "self-train+sgan+aug", "cas-sgan")
 METHODS = ("real", "real+aug", "real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug",
-           "real+gan-filtered", "pretrain-gan+aug", "cas") + SEMI_METHODS
+           "real+gan-filtered", "pretrain-gan+aug", "real+gan-trunc", "real+gan+aug-trunc", "cas") + SEMI_METHODS
 DEFAULT_METHODS = tuple(m for m in METHODS if m != "real+gan-filtered" and m not in SEMI_METHODS)
 SEMI_DEFAULT_METHODS = ("real", "real+aug") + SEMI_METHODS
 # Methods run once per synthetic share; share 0 is their baseline (the "@auto" row picks among both).
 SHARE_BASELINE = {"real+gan": "real", "real+gan-filtered": "real", "real+gan+aug": "real+aug",
+                  "real+gan-trunc": "real", "real+gan+aug-trunc": "real+aug",
                   "real+gan+aug-soft": "real+aug", "real+augan+aug": "real+aug", "real+sgan": "real",
                   "real+sgan+aug": "real+aug", "self-train+sgan+aug": "self-train"}
 GAN_METHODS = {"real+gan", "real+gan+aug", "real+gan+aug-soft", "real+augan+aug", "real+gan-filtered",
+               "real+gan-trunc", "real+gan+aug-trunc",
                "pretrain-gan+aug", "cas", "real+sgan", "real+sgan+aug", "self-train+sgan+aug", "cas-sgan"}
 # Fields that exist for the semi-supervised mode only: left out of the setting hashes when it is off,
 # so that the supervised grid keeps the hashes it was published with.
@@ -76,6 +79,7 @@ DEFAULT_SIZES = (10, 20, 50, 100, 500, FULL)
 SEMI_SIZES = (10, 20, 50, 100)  # the semi-supervised mode: the full set would leave no pool
 # Fields of BenchmarkConfig that do not change any number (where/which cells to run, not how).
 NOT_IN_SETTING = {"root", "sizes", "seeds", "methods", "device", "download"}
+LATER_DEFAULTS = {("augmentation", "albumentations"), ("truncation", 1.0)}
 
 
 def method_label(method: str, share: float | str | None = None) -> str:
@@ -152,6 +156,7 @@ class BenchmarkConfig:
     shares: tuple[float, ...] = (0.25, 0.5)  # synthetic shares tried by every share method
     teacher_weight: float = 0.5  # real+gan+aug-soft: weight of the teacher's probabilities in synthetic labels
     filter_keep: float = 0.5  # real+gan-filtered: per class, keep this most-confident fraction
+    truncation: float = 1.0  # the "-trunc" methods: GAN noise drawn with |z| <= truncation
     device: str | None = None
 
     def validate(self) -> "BenchmarkConfig":
@@ -219,14 +224,16 @@ class BenchmarkConfig:
                 fail("shares", "fractions in (0, 1)", share, fix)
         check_float("teacher_weight", self.teacher_weight, 0.0, 1.0)
         check_float("filter_keep", self.filter_keep, 0.0, 1.0, low_open=True)
+        check_float("truncation", self.truncation, 0.0, low_open=True,
+                    fix="Pass a bound > 0 on |z|, e.g. truncation=1.0.")
         return self
 
     def fields(self) -> dict[str, Any]:
         """Every field that changes the numbers (the semi-supervised ones only in that mode)."""
-        # The albumentations default is left out, so settings from before the field keep their hash.
+        # Fields added later are left out at their defaults, so settings from before them keep their hash.
         return {k: v for k, v in dataclasses.asdict(self).items()
                 if k not in NOT_IN_SETTING and (self.unlabelled or k not in SEMI_FIELDS)
-                and not (k == "augmentation" and v == "albumentations")}
+                and (k, v) not in LATER_DEFAULTS}
 
     def setting(self) -> str:
         """Short hash of every field that changes the numbers; rows of other settings are not reused."""
@@ -605,6 +612,8 @@ class _Cell:
         if method == "real+gan-filtered":
             kw = dict(quality_filter=ConfidenceFilter(self.model("real"), threshold=None,
                                                       keep_fraction=self.cfg.filter_keep), max_tries=200)
+        elif method.endswith("-trunc"):
+            kw = dict(truncation=self.cfg.truncation)
         synth = self._synthetic(kind, n_synth, **kw)
         # "+aug": one augmentation pipeline for both sides, applied by the mixed dataset.
         transform = self._item_augmentation() if "+aug" in method else None

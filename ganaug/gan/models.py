@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from .._blocks import run_in_blocks
-from .._checks import check_choice, check_int, fail
+from .._checks import check_choice, check_float, check_int, fail
 from .._files import save_weights
 
 ARCHS = ("mlp", "dcgan")
@@ -53,17 +53,26 @@ class ConditionalGenerator(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def sample(self, n: int, labels: Any = None, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, n: int, labels: Any = None, seed: int | None = None,
+               truncation: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Generate ``n`` images; returns CPU tensors ``(images (n, C, H, W) in [-1, 1], labels (n,))``.
 
         ``labels``: ``None`` cycles through the classes (balanced), an int draws one class, a
         sequence/tensor of ``n`` class indices draws exactly those. The same ``seed`` gives the same
-        images, bit for bit.
+        images, bit for bit. ``truncation``: noise from a Gaussian truncated to ``|z| <= truncation``
+        (the truncation trick: more typical images, less variety); ``None`` the full Gaussian.
         """
         n = check_int("n", n, minimum=1)
         y = self.expand_labels(n, labels)
         rng = torch.Generator().manual_seed(int(seed)) if seed is not None else None
-        z = torch.randn(n, self.z_dim, generator=rng)  # (n, z_dim), drawn on CPU for determinism
+        if truncation is None:
+            z = torch.randn(n, self.z_dim, generator=rng)  # (n, z_dim), drawn on CPU for determinism
+        else:
+            bound = check_float("truncation", truncation, 0.0, low_open=True,
+                                fix="Pass a bound > 0 on |z| (e.g. truncation=1.0), or None for the full Gaussian.")
+            lo = torch.special.ndtr(torch.tensor(-bound, dtype=torch.float64))
+            u = torch.rand(n, self.z_dim, generator=rng, dtype=torch.float64)  # inverse CDF of the truncated law
+            z = torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).clamp(-bound, bound).float()
         was_training = self.training
         self.eval()
         images = run_in_blocks(self, z, y, device=self.device)  # (n, C, H, W) float32 CPU

@@ -63,6 +63,10 @@ class SyntheticDataset(Dataset):
     Images are generated ``BLOCK`` (128) at a time and the last few blocks are cached (at most
     ``cache_mb`` MiB per process). With ``device="cuda"`` use ``num_workers=0``.
 
+    ``truncation``: draw the noise from a Gaussian truncated to ``|z| <= truncation`` (the "truncation
+    trick", Brock et al. 2019): images closer to the typical ones of each class and fewer that look like
+    another class, at some cost in variety. ``None``: the full Gaussian.
+
     ``num_threads``: torch threads for generating a batch on the CPU (the forward pass and the
     copies around it; restored afterwards). ``None`` (default) times the forward passes and keeps
     the fastest of 1, 2, 4, ... up to ``torch.get_num_threads()``, re-trying the others now and
@@ -75,8 +79,12 @@ class SyntheticDataset(Dataset):
                  epoch: int = 0, output_format: str = "tensor", transform: Callable | None = None,
                  target_transform: Callable | None = None, quality_filter: SampleFilter | None = None,
                  max_tries: int = 50, probe_per_class: int = 128, cache_mb: float = 64.0,
-                 device: str | torch.device = "cpu", num_threads: int | None = None):
+                 device: str | torch.device = "cpu", num_threads: int | None = None,
+                 truncation: float | None = None):
         self.device = torch.device(device)
+        self.truncation = None if truncation is None else check_float(
+            "truncation", truncation, 0.0, low_open=True,
+            fix="Pass a bound > 0 on |z| (e.g. truncation=1.0), or None for the full Gaussian.")
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -203,7 +211,8 @@ class SyntheticDataset(Dataset):
                  f"    Generator: {spec['arch']}, image shape {self.image_shape}, z_dim {self.generator.z_dim}",
                  f"    Classes ({self.num_classes}): {self.classes}",
                  f"    Class counts: {self.class_counts}",
-                 f"    Seed: {self.seed}, epoch: {self.epoch}",
+                 f"    Seed: {self.seed}, epoch: {self.epoch}"
+                 + (f", truncation: |z| <= {self.truncation:g}" if self.truncation is not None else ""),
                  f"    Output format: {self.output_format} ({_FORMAT_NOTES[self.output_format]})"]
         if self.quality_filter is not None:
             rates = ", ".join(f"{c}: {r:.0%}" for c, r in (self.acceptance_rates or {}).items())
@@ -245,8 +254,13 @@ class SyntheticDataset(Dataset):
             self._cache.popitem(last=False)
         return entry
 
+    def _noise(self, idx: torch.Tensor, key: int) -> torch.Tensor:
+        if self.truncation is None:
+            return _gaussian(idx, self.generator.z_dim, key)  # (n, z_dim)
+        return _truncated_gaussian(idx, self.generator.z_dim, key, self.truncation)
+
     def _raw(self, idx: torch.Tensor, labels: torch.Tensor, key: int) -> torch.Tensor:
-        z = _gaussian(idx, self.generator.z_dim, key)  # (n, z_dim)
+        z = self._noise(idx, key)  # (n, z_dim)
         return run_in_blocks(self._forward, z, labels, device=self.device)  # (n, C, H, W)
 
     def _forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -269,7 +283,7 @@ class SyntheticDataset(Dataset):
             m = len(pending)
             r = min(self.max_tries - attempt, max(1, BLOCK // m))
             y = labels[pending]
-            z = torch.cat([_gaussian(idx[pending], self.generator.z_dim, _key(self.seed, self.epoch, attempt + t))
+            z = torch.cat([self._noise(idx[pending], _key(self.seed, self.epoch, attempt + t))
                            for t in range(r)])  # (r * m, z_dim): candidate t of every pending item
             images = run_in_blocks(self._forward, z, y.repeat(r), device=self.device)  # (r * m, C, H, W)
             ok = self.quality_filter.accept(images, y.repeat(r)).view(r, m)
@@ -426,3 +440,14 @@ def _gaussian(idx: torch.Tensor, z_dim: int, key: int) -> torch.Tensor:
     u2 = ((_splitmix64(ctr + np.uint64(1), key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return torch.from_numpy(z.astype(np.float32))
+
+
+def _truncated_gaussian(idx: torch.Tensor, z_dim: int, key: int, bound: float) -> torch.Tensor:
+    # N(0, 1) restricted to [-bound, bound] by the inverse CDF of one counter-based uniform per value, so
+    # it stays a pure function of (key, i) like _gaussian. idx (n,) -> (n, z_dim) float32.
+    base = idx.numpy().astype(np.uint64)[:, None] * np.uint64(2 * z_dim)
+    ctr = base + np.arange(0, 2 * z_dim, 2, dtype=np.uint64)[None, :]  # (n, z_dim)
+    u = ((_splitmix64(ctr, key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53  # (0, 1)
+    lo = torch.special.ndtr(torch.tensor(-float(bound), dtype=torch.float64))
+    z = torch.special.ndtri(lo + torch.from_numpy(u) * (1.0 - 2.0 * lo))
+    return z.clamp(-bound, bound).float()
