@@ -1,10 +1,9 @@
 """The digit augmentation on whole batches in torch: the same distortions as ``digit_augmentation``,
 at a fraction of the cost, on the CPU or the GPU.
 
-Albumentations transforms one uint8 image at a time (about 0.3 ms per 28 x 28 digit), which makes it
-the slowest part of training a small classifier. Here one ``grid_sample`` warps the whole batch, and
-the elastic fields are blurred by two small matrix products, so a batch of 64 costs about 1.5 ms on
-one CPU core and stays on the GPU when the batch is there.
+Albumentations transforms one uint8 image at a time on the CPU. Here one ``grid_sample`` warps the
+whole batch, and the elastic fields are blurred by two small matrix products, so the batch stays on
+the GPU when it is there.
 """
 from __future__ import annotations
 
