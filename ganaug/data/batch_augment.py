@@ -68,7 +68,7 @@ class DigitAugment:
                 f"shear={self.shear}, scale={self.scale}, translate={self.translate}, p_affine={self.p_affine}, "
                 f"alpha={self.alpha:g}, sigma={self.sigma:g}, p_elastic={self.p_elastic})")
 
-    def blur(self, n: int) -> torch.Tensor:
+    def _blur_for(self, n: int) -> torch.Tensor:
         if n not in self._blur:
             self._blur[n] = _blur_matrix(n, self.sigma)
         return self._blur[n]
@@ -107,7 +107,7 @@ class DigitAugment:
         noise = torch.randn(b, 2, h, w, generator=g)
         noise = noise / noise.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
         elastic_on = torch.rand(b, generator=g) < self.p_elastic  # (B,)
-        field = self.blur(h) @ noise @ self.blur(w).T * (self.alpha * elastic_on)[:, None, None, None]
+        field = self._blur_for(h) @ noise @ self._blur_for(w).T * (self.alpha * elastic_on)[:, None, None, None]
 
         # Output pixel -> displaced by the elastic field -> back through the affine map -> input pixel.
         cy, cx = (h - 1) / 2, (w - 1) / 2

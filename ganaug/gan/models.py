@@ -22,6 +22,18 @@ ARCHS = ("mlp", "dcgan")
 GENERATOR_FORMAT = "ganaug.generator"  # the file of gen.save; gan/checkpoint.py reads it back
 
 
+
+def check_truncation(truncation: object) -> float:
+    """A truncation bound on |z|: a number > 0 (the one check of sample() and SyntheticDataset)."""
+    return check_float("truncation", truncation, 0.0, low_open=True,
+                       fix="Pass a bound > 0 on |z| (e.g. truncation=1.0), or None for the full Gaussian.")
+
+
+def truncated_normal(u: torch.Tensor, bound: float) -> torch.Tensor:
+    """N(0, 1) cut to [-bound, bound] by the inverse CDF of uniforms ``u`` in (0, 1) (float64); float32 out."""
+    lo = torch.special.ndtr(torch.tensor(-float(bound), dtype=torch.float64))
+    return torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).clamp(-bound, bound).float()
+
 class ConditionalGenerator(nn.Module):
     """A trained (or trainable) class-conditional generator: ``G(z, y) -> images in [-1, 1]``.
 
@@ -68,11 +80,8 @@ class ConditionalGenerator(nn.Module):
         if truncation is None:
             z = torch.randn(n, self.z_dim, generator=rng)  # (n, z_dim), drawn on CPU for determinism
         else:
-            bound = check_float("truncation", truncation, 0.0, low_open=True,
-                                fix="Pass a bound > 0 on |z| (e.g. truncation=1.0), or None for the full Gaussian.")
-            lo = torch.special.ndtr(torch.tensor(-bound, dtype=torch.float64))
-            u = torch.rand(n, self.z_dim, generator=rng, dtype=torch.float64)  # inverse CDF of the truncated law
-            z = torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).clamp(-bound, bound).float()
+            bound = check_truncation(truncation)
+            z = truncated_normal(torch.rand(n, self.z_dim, generator=rng, dtype=torch.float64), bound)
         was_training = self.training
         self.eval()
         images = run_in_blocks(self, z, y, device=self.device)  # (n, C, H, W) float32 CPU

@@ -25,7 +25,7 @@ from .._threads import ThreadChooser, in_thread_scope
 from ..data.targets import check_same_classes, dataset_targets
 from ..data.transforms import OUTPUT_FORMATS, convert_images
 from ..gan.checkpoint import load_generator
-from ..gan.models import ConditionalGenerator
+from ..gan.models import ConditionalGenerator, check_truncation, truncated_normal
 from .filtering import FilterQuotaError, SampleFilter
 
 MAX_SIZE = 2**31 - 1  # keeps (i * multiplier) of the class layout inside int64
@@ -82,9 +82,7 @@ class SyntheticDataset(Dataset):
                  device: str | torch.device = "cpu", num_threads: int | None = None,
                  truncation: float | None = None):
         self.device = torch.device(device)
-        self.truncation = None if truncation is None else check_float(
-            "truncation", truncation, 0.0, low_open=True,
-            fix="Pass a bound > 0 on |z| (e.g. truncation=1.0), or None for the full Gaussian.")
+        self.truncation = None if truncation is None else check_truncation(truncation)
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -431,23 +429,27 @@ def _splitmix64(counter: np.ndarray, key: int) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def _counters(idx: torch.Tensor, z_dim: int) -> np.ndarray:
+    # Stream positions of the z values of items idx (n,): (n, z_dim), two positions per value.
+    base = idx.numpy().astype(np.uint64)[:, None] * np.uint64(2 * z_dim)
+    return base + np.arange(0, 2 * z_dim, 2, dtype=np.uint64)[None, :]
+
+
+def _uniform(ctr: np.ndarray, key: int) -> np.ndarray:
+    # One float64 uniform in (0, 1) per stream position.
+    return ((_splitmix64(ctr, key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
 def _gaussian(idx: torch.Tensor, z_dim: int, key: int) -> torch.Tensor:
     # Counter-based N(0, 1) noise: row i depends only on (key, i), so any subset of items can be
     # drawn in any order. Box-Muller on two uniforms per value. idx (n,) -> (n, z_dim) float32.
-    base = idx.numpy().astype(np.uint64)[:, None] * np.uint64(2 * z_dim)
-    ctr = base + np.arange(0, 2 * z_dim, 2, dtype=np.uint64)[None, :]  # (n, z_dim), even positions
-    u1 = ((_splitmix64(ctr, key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53  # (0, 1)
-    u2 = ((_splitmix64(ctr + np.uint64(1), key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    ctr = _counters(idx, z_dim)  # (n, z_dim), even positions
+    u1, u2 = _uniform(ctr, key), _uniform(ctr + np.uint64(1), key)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return torch.from_numpy(z.astype(np.float32))
 
 
 def _truncated_gaussian(idx: torch.Tensor, z_dim: int, key: int, bound: float) -> torch.Tensor:
-    # N(0, 1) restricted to [-bound, bound] by the inverse CDF of one counter-based uniform per value, so
-    # it stays a pure function of (key, i) like _gaussian. idx (n,) -> (n, z_dim) float32.
-    base = idx.numpy().astype(np.uint64)[:, None] * np.uint64(2 * z_dim)
-    ctr = base + np.arange(0, 2 * z_dim, 2, dtype=np.uint64)[None, :]  # (n, z_dim)
-    u = ((_splitmix64(ctr, key) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53  # (0, 1)
-    lo = torch.special.ndtr(torch.tensor(-float(bound), dtype=torch.float64))
-    z = torch.special.ndtri(lo + torch.from_numpy(u) * (1.0 - 2.0 * lo))
-    return z.clamp(-bound, bound).float()
+    # N(0, 1) restricted to [-bound, bound] from one counter-based uniform per value, so it stays a pure
+    # function of (key, i) like _gaussian. idx (n,) -> (n, z_dim) float32.
+    return truncated_normal(torch.from_numpy(_uniform(_counters(idx, z_dim), key)), bound)
