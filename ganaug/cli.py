@@ -226,6 +226,9 @@ def _add_benchmark_parser(command) -> None:
                    help=f"with --unlabelled: the confidence a pseudo-label needs (default: {d.semi_threshold})")
     p.add_argument("--semi-rounds", type=int, default=None,
                    help=f"with --unlabelled: pseudo-labelling rounds (default: {d.semi_rounds})")
+    p.add_argument("--semi-steps", type=int, default=None,
+                   help="with --unlabelled: batches of each pseudo-labelling round's classifier (default: the "
+                   "classifier schedule of the cell)")
     p.add_argument("--eval-split", default=None,
                    help=f"test or val (held out of the training split, for tuning) (default: {d.eval_split})")
     p.add_argument("--val-per-class", type=int, default=None,
@@ -531,7 +534,8 @@ def _benchmark(args) -> int:
                                                  "gan_width", "gan_steps", "gan_minutes", "gan_aug_copies", "clf_steps",
                                                  "clf_epochs", "clf_min_steps", "clf_max_steps", "clf_width", "shares",
                                                  "teacher_weight", "val_per_class", "filter_keep", "truncation", "device",
-                                                 "unlabelled", "semi_threshold", "semi_rounds", "augmentation")
+                                                 "unlabelled", "semi_threshold", "semi_rounds", "semi_steps",
+                                                 "augmentation")
                  if getattr(args, f) is not None}
         for f in ("sizes", "seeds", "methods", "shares"):
             if f in given:

@@ -315,10 +315,26 @@ def test_semi_schedule_is_sized_by_labelled_plus_pool():
     assert bm._Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, "cpu", None).clf_steps == bm.clf_steps_for(50)
 
 
+def test_semi_steps_sizes_the_pseudo_labellers_only(tmp_path, monkeypatch):
+    import ganaug.classify.semi as semi_mod
+
+    calls = []
+    real_pseudo_label = semi_mod.pseudo_label
+    monkeypatch.setattr(semi_mod, "pseudo_label", lambda *a, **k: calls.append(k["steps"]) or real_pseudo_label(*a, **k))
+    monkeypatch.setattr(bm, "gan_steps_for", lambda n: 6)
+    assert semi().pseudo_label_kwargs(0, "cpu")["steps"] == 40  # default: the cell's classifier schedule
+    rows = run_benchmark(semi(semi_steps=12, methods=("real", "self-train")), tmp_path, progress=False, log=None)
+    assert calls == [12]
+    # self-train is not the (shorter-trained) last labeller: it gets the cell's schedule like every method
+    assert [(r["method"], r["clf_steps"], r["status"]) for r in rows] == [("real", 40, "ok"), ("self-train", 40, "ok")]
+
+
 def test_semi_setting_hash():
     assert tiny().setting() != semi().setting()
     assert semi().setting() != semi(semi_threshold=0.9).setting() != semi(semi_rounds=3).setting()
     assert tiny(semi_threshold=0.9).setting() == tiny().setting()  # semi fields count only in the semi mode
+    assert semi(semi_steps=20).setting() != semi().setting() == semi(semi_steps=None).setting()
+    assert "semi_steps" not in semi().fields()  # added later: settings from before it keep their hash
     # The modes size the schedule differently, so a GAN's CAS is not shared between them.
     assert tiny(unlabelled="rest").clf_setting() != tiny().clf_setting()
     assert BenchmarkConfig(unlabelled="rest").validate().methods == bm.SEMI_DEFAULT_METHODS
@@ -333,6 +349,7 @@ def test_semi_setting_hash():
     (dict(unlabelled="rest", sizes=(5, 0)), "sizes: expected labelled images per class >= 1 with unlabelled='rest'"),
     (dict(unlabelled="rest", semi_threshold=0.0), "semi_threshold: expected a number in"),
     (dict(unlabelled="rest", semi_rounds=0), "semi_rounds: expected an integer >= 1"),
+    (dict(unlabelled="rest", semi_steps=1), "semi_steps: expected an integer >= 2"),
 ])
 def test_bad_semi_config(kw, match):
     with pytest.raises(ValueError, match=match):
