@@ -2,6 +2,7 @@
 
     python benchmarks/dataloader_speed.py --root data             # mlp and dcgan, workers 0 and 2, idle and busy
     python benchmarks/dataloader_speed.py --root data --num-threads auto,1,2   # thread settings side by side
+    python benchmarks/dataloader_speed.py --root data --precision float32,bf16 # SyntheticDataset(cpu_amp=True) too
     python benchmarks/dataloader_speed.py --root data --memory    # also the memory of a 10M-item dataset
     python benchmarks/dataloader_speed.py --tiny                  # seconds: checks that the script works
 
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--num-workers", default="0,2", help="comma-separated, e.g. 0,2")
     p.add_argument("--num-threads", default="auto",
                    help="SyntheticDataset num_threads settings to compare, comma-separated: auto (None) or counts")
+    p.add_argument("--precision", default="float32",
+                   help="comma-separated: float32, bf16 (SyntheticDataset(cpu_amp=True): bf16 autocast on the CPU)")
     p.add_argument("--loads", default="idle,busy", help="comma-separated: idle, busy (one other core-bound process)")
     p.add_argument("--busy-seconds", type=float, default=3600.0, help="upper bound on each busy loop's life")
     p.add_argument("--epochs", type=int, default=2, help="epochs per measurement: the first, then after resample()")
@@ -193,6 +196,10 @@ def main(argv: list[str] | None = None) -> dict:
     if not set(loads) <= {"idle", "busy"} or args.epochs < 1 or args.repeats < 1:
         raise SystemExit("--loads: expected idle and/or busy; --epochs, --repeats: expected >= 1")
     threads = parse_threads(args.num_threads)
+    precisions = args.precision.split(",")
+    if not set(precisions) <= {"float32", "bf16"}:
+        raise SystemExit(f"--precision: expected float32 and/or bf16, got {args.precision!r}")
+    variants = [(t, p) for p in precisions for t in threads]  # (num_threads, precision) per synthetic dataset
 
     root = mnist_root(args.root)
     real = data = None
@@ -224,7 +231,9 @@ def main(argv: list[str] | None = None) -> dict:
                 for arch, gen in gens.items():
                     for w in workers:
                         measured = [("real", real, False)] if real is not None else []
-                        measured += [(_label(t), SyntheticDataset(gen, size=SIZE, num_threads=t), True) for t in threads]
+                        measured += [(_label(t, prec), SyntheticDataset(gen, size=SIZE, num_threads=t,
+                                                                         cpu_amp=prec == "bf16"), True)
+                                     for t, prec in variants]
                         for variant, ds, resample in measured:
                             rates = epoch_rates(ds, args.epochs, args.items, args.batch_size, w, resample)
                             raw.setdefault((name, arch, w, variant), []).append(rates)
@@ -235,20 +244,21 @@ def main(argv: list[str] | None = None) -> dict:
     for name in loads:
         for arch, gen in gens.items():
             for w in workers:
-                for t in threads:
-                    summary = summarise(raw[(name, arch, w, _label(t))], raw.get((name, arch, w, "real")))
+                for t, prec in variants:
+                    summary = summarise(raw[(name, arch, w, _label(t, prec))], raw.get((name, arch, w, "real")))
                     for kind, numbers in summary.items():
                         rows.append({"load": name, "arch": gen.spec["arch"], "width": gen.spec["width"],
-                                     "num_workers": w, "num_threads": _label(t), "epoch": kind, **numbers})
+                                     "num_workers": w, "num_threads": _label(t), "precision": prec, "epoch": kind,
+                                     **numbers})
     items = "whole epochs" if args.items is None else f"first {args.items} items of each epoch"
     print(f"\n{machine()}; DataLoader(batch_size={args.batch_size}, shuffle=True), float32 (1, 28, 28) in [-1, 1], "
           f"fresh datasets, {args.epochs} epochs ({items}), median of {args.repeats}")
-    print(f"{'load':4} {'arch':6} {'width':>5} {'workers':>7} {'threads':>7} {'epoch':>5} "
+    print(f"{'load':4} {'arch':6} {'width':>5} {'workers':>7} {'threads':>7} {'prec':>7} {'epoch':>5} "
           f"{'synthetic/s':>11} {'real/s':>8} {'ratio':>6}")
     for r in rows:
         real_s = f"{r['real_items_per_s']:8d}" if r["real_items_per_s"] is not None else f"{'-':>8}"
         ratio = f"{r['ratio']:6.2f}" if r["ratio"] is not None else f"{'-':>6}"
-        print(f"{r['load']:4} {r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['num_threads']:>7} "
+        print(f"{r['load']:4} {r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['num_threads']:>7} {r['precision']:>7} "
               f"{r['epoch']:>5} {r['synthetic_items_per_s']:11d} {real_s} {ratio}")
     result = {"machine": machine(), "batch_size": args.batch_size, "epochs": args.epochs, "items_per_epoch": args.items,
               "repeats": args.repeats, "weights": "checkpoint" if args.checkpoint else (
@@ -273,8 +283,8 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
-def _label(threads: int | None) -> str:
-    return "auto" if threads is None else str(threads)
+def _label(threads: int | None, precision: str = "float32") -> str:
+    return ("auto" if threads is None else str(threads)) + ("+bf16" if precision == "bf16" else "")
 
 
 if __name__ == "__main__":

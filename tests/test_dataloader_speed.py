@@ -25,6 +25,13 @@ def test_tiny_synthetic_only(speed, tmp_path, capsys):
     assert all(len(rates) == 1 and len(rates[0]) == 2 for rates in raw.values())  # 1 repeat, 2 epochs
 
 
+def test_tiny_bf16_variant(speed, tmp_path):
+    result = speed.main(["--tiny", "--root", str(tmp_path), "--archs", "mlp", "--num-workers", "0", "--loads", "idle",
+                         "--epochs", "1", "--num-threads", "1", "--precision", "float32,bf16"])
+    assert [(r["num_threads"], r["precision"]) for r in result["rows"]] == [("1", "float32"), ("1", "bf16")]
+    assert {r["variant"] for r in result["raw"]} == {"1", "1+bf16"}
+
+
 def test_tiny_against_real_mnist(speed, mnist_root, capsys):
     result = speed.main(["--tiny", "--root", str(mnist_root), "--archs", "mlp", "--num-workers", "2",
                          "--loads", "busy", "--epochs", "2"])
@@ -41,3 +48,5 @@ def test_bad_options(speed):
         speed.main(["--tiny", "--num-threads", "auto,two"])
     with pytest.raises(SystemExit, match=r"--loads: expected idle and/or busy"):
         speed.main(["--tiny", "--loads", "heavy"])
+    with pytest.raises(SystemExit, match=r"--precision: expected float32 and/or bf16, got 'fp16'"):
+        speed.main(["--tiny", "--precision", "fp16"])

@@ -137,6 +137,28 @@ def test_same_items_whatever_the_thread_count(arch):
     assert items_equal(items[1], items[2]) and items_equal(items[1], items[None])
 
 
+def test_cpu_amp_is_bf16_rounding_of_the_same_images_and_as_deterministic():
+    torch.manual_seed(0)
+    g = build_generator(default_spec("mlp", (1, 28, 28), CLASSES, z_dim=64, width=16)).eval()
+    order = torch.randperm(2000, generator=torch.Generator().manual_seed(3)).tolist()[:200]
+    full = torch.stack([x for x, _ in SyntheticDataset(g, size=2000, seed=5).__getitems__(order)])
+    amp = SyntheticDataset(g, size=2000, seed=5, cpu_amp=True)
+    half = torch.stack([x for x, _ in amp.__getitems__(order)])
+    assert half.dtype == torch.float32 and not torch.equal(half, full)
+    assert (half - full).abs().max() < 0.05  # bf16 rounding, not other images
+    # a pure function of the item: one by one, in other batches, with other thread counts
+    assert torch.equal(torch.stack([amp[i][0] for i in order[:20]]), half[:20])
+    assert torch.equal(torch.stack([x for x, _ in amp.__getitems__(order[::-1])]), half.flip(0))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = SyntheticDataset(g, size=2000, seed=5, cpu_amp=True, num_threads=2).__getitems__(order)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(torch.stack([x for x, _ in two]), half)
+    assert "bf16 on the CPU" in repr(amp) and "bf16" not in repr(SyntheticDataset(g, size=20))
+
+
 def test_generation_is_batched_and_cached(gen):
     calls = []
     ds = SyntheticDataset(gen, size=100_000, cache_mb=1)  # 32 blocks: the dataset does not fit
@@ -235,6 +257,7 @@ def test_bad_generator(tmp_path, gen):
     (dict(size=4, quality_filter="strict"), TypeError, r"quality_filter: expected a ganaug.SampleFilter"),
     (dict(size=4, truncation=0.0), ValueError, r"truncation: expected a number in \(0.0, .*Pass a bound > 0 on \|z\|"),
     (dict(size=4, truncation="1"), TypeError, r"truncation: expected a number"),
+    (dict(size=4, cpu_amp="yes"), TypeError, r"cpu_amp: expected True or False, got 'yes'. Pass cpu_amp=True"),
 ])
 def test_bad_arguments(gen, kwargs, exc, match):
     with pytest.raises(exc, match=match):

@@ -72,6 +72,11 @@ class SyntheticDataset(Dataset):
     the fastest of 1, 2, 4, ... up to ``torch.get_num_threads()``, re-trying the others now and
     then, so a busy core does not stall every batch; an int uses that many. The images are the
     same whatever the count.
+
+    ``cpu_amp``: run the forward pass under bf16 autocast on the CPU (the images come back as
+    float32). About 1.7x faster where the CPU has native bf16 math (AVX512-BF16 or AMX), slower where
+    it is emulated. The images differ from the float32 ones by bf16 rounding (a few thousandths of the
+    [-1, 1] range), and stay a pure function of (seed, epoch, item). Ignored on other devices.
     """
 
     def __init__(self, generator: Any, size: int | None = None, *, class_counts: Any = None,
@@ -80,8 +85,12 @@ class SyntheticDataset(Dataset):
                  target_transform: Callable | None = None, quality_filter: SampleFilter | None = None,
                  max_tries: int = 50, probe_per_class: int = 128, cache_mb: float = 64.0,
                  device: str | torch.device = "cpu", num_threads: int | None = None,
-                 truncation: float | None = None):
+                 truncation: float | None = None, cpu_amp: bool = False):
         self.device = torch.device(device)
+        if not isinstance(cpu_amp, bool):
+            fail("cpu_amp", "True or False", cpu_amp, "Pass cpu_amp=True (bf16 on the CPU) or cpu_amp=False.",
+                 TypeError)
+        self.cpu_amp = cpu_amp
         self.truncation = None if truncation is None else check_truncation(truncation)
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
@@ -210,7 +219,8 @@ class SyntheticDataset(Dataset):
                  f"    Classes ({self.num_classes}): {self.classes}",
                  f"    Class counts: {self.class_counts}",
                  f"    Seed: {self.seed}, epoch: {self.epoch}"
-                 + (f", truncation: |z| <= {self.truncation:g}" if self.truncation is not None else ""),
+                 + (f", truncation: |z| <= {self.truncation:g}" if self.truncation is not None else "")
+                 + (", bf16 on the CPU" if self.cpu_amp and self.device.type == "cpu" else ""),
                  f"    Output format: {self.output_format} ({_FORMAT_NOTES[self.output_format]})"]
         if self.quality_filter is not None:
             rates = ", ".join(f"{c}: {r:.0%}" for c, r in (self.acceptance_rates or {}).items())
@@ -265,6 +275,9 @@ class SyntheticDataset(Dataset):
         # One block: z (BLOCK, z_dim), y (BLOCK,) -> (BLOCK, C, H, W), under the chosen CPU thread count.
         if self.device.type != "cpu":
             return self.generator(z, y)
+        if self.cpu_amp:  # same blocks, same kernels: still a pure function of the item
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self._threads(self.generator, z, y).float()
         return self._threads(self.generator, z, y)
 
     def _render(self, idx: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
