@@ -69,6 +69,29 @@ def epoch_rates(ds, epochs: int, items: int | None, batch_size: int, workers: in
     return rates
 
 
+def forward_cost(gen, batch_size: int, precision: str, repeats: int = 300) -> dict:
+    """The generator's forward pass alone on one thread: ms per batch (what serving cannot go below)."""
+    z = torch.randn(batch_size, gen.z_dim, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(batch_size) % gen.num_classes
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            for _ in range(max(1, repeats // 10)):
+                gen(z, y)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                gen(z, y)
+            seconds = (time.perf_counter() - start) / repeats
+    finally:
+        torch.set_num_threads(before)
+    # matrix-product work of the Linear layers (all of mlp's work; dcgan's convolutions are not counted)
+    mflop = 2 * batch_size * sum(m.in_features * m.out_features for m in gen.modules()
+                                 if isinstance(m, torch.nn.Linear)) / 1e6
+    return {"precision": precision, "ms_per_batch": round(1e3 * seconds, 3), "items_per_s": round(batch_size / seconds),
+            "linear_mflop_per_batch": round(mflop, 1), "linear_gflop_per_s": round(mflop / seconds / 1e3, 1)}
+
+
 @contextmanager
 def load(name: str, seconds: float):
     """``busy``: one other process spinning on one core while the body runs; ``idle``: nothing."""
@@ -222,6 +245,13 @@ def main(argv: list[str] | None = None) -> dict:
         SyntheticDataset(gen, size=SIZE).__getitems__(list(range(args.batch_size)))  # process start-up, untimed
     if real is not None:
         next(iter(DataLoader(real, batch_size=args.batch_size)))
+    forward = {arch: [forward_cost(gen, args.batch_size, prec, repeats=20 if args.tiny else 300)
+                      for prec in precisions] for arch, gen in gens.items()}
+    for arch, costs in forward.items():
+        for c in costs:
+            print(f"forward pass alone, {arch}, {c['precision']}, 1 thread: {c['ms_per_batch']:.2f} ms per batch "
+                  f"of {args.batch_size} ({c['items_per_s']} items/s; Linear layers {c['linear_mflop_per_batch']} "
+                  f"MFLOP, {c['linear_gflop_per_s']} GFLOP/s)", flush=True)
 
     # raw[(load, arch, workers, variant)] = one list of per-epoch rates per repeat; variant "real" or a thread setting
     raw: dict[tuple, list[list[float]]] = {}
@@ -263,7 +293,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"machine": machine(), "batch_size": args.batch_size, "epochs": args.epochs, "items_per_epoch": args.items,
               "repeats": args.repeats, "weights": "checkpoint" if args.checkpoint else (
                   "trained" if args.train_steps and data is not None else "random (same cost)"),
-              "rows": rows, "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
+              "forward_pass": forward, "rows": rows, "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
                                     for k, v in raw.items()]}
     if args.memory:
         cmd = [sys.executable, __file__, "--memory-child", "--virtual-size", str(args.virtual_size),

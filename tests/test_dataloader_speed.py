@@ -30,6 +30,9 @@ def test_tiny_bf16_variant(speed, tmp_path):
                          "--epochs", "1", "--num-threads", "1", "--precision", "float32,bf16"])
     assert [(r["num_threads"], r["precision"]) for r in result["rows"]] == [("1", "float32"), ("1", "bf16")]
     assert {r["variant"] for r in result["raw"]} == {"1", "1+bf16"}
+    costs = result["forward_pass"]["mlp"]
+    assert [c["precision"] for c in costs] == ["float32", "bf16"]
+    assert all(c["ms_per_batch"] > 0 and c["linear_mflop_per_batch"] > 0 for c in costs)
 
 
 def test_tiny_against_real_mnist(speed, mnist_root, capsys):
