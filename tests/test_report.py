@@ -58,6 +58,23 @@ def test_write_report_from_csv(tmp_path):
     assert paths["plot"].exists()
 
 
+def test_write_report_adds_the_pseudo_labelling_of_its_cells(tmp_path):
+    import json
+
+    store = ResultStore(tmp_path / "results.csv")
+    for r in rows():
+        store.append({**r, "wall_s": 1.0})
+    assert "Pseudo-labelling" not in write_report(tmp_path)["markdown"].read_text()  # supervised: no table
+    info = {"n_labelled": 100, "n_pool": 900, "n_pseudo": 850, "rounds": [{"round": 1}, {"round": 2}],
+            "wall_s": 90.0, "pseudo_label_accuracy": 0.98765}
+    for cell in ("n10-seed1", "n20-seed0"):  # the second is no cell of the rows: left out
+        (tmp_path / "gans" / cell / "pseudo-torch").mkdir(parents=True)
+        (tmp_path / "gans" / cell / "pseudo-torch" / "info.json").write_text(json.dumps(info))
+    text = write_report(tmp_path)["markdown"].read_text()
+    assert "| 10 | 1 | pseudo-torch | 900 | 850 | 98.8% | 2 | 1.5 |" in text
+    assert "| 20 |" not in text.split("Pseudo-labelling")[1]
+
+
 def test_single_seed_has_no_interval():
     one = [r for r in rows() if r["seed"] == 0]
     assert math.isnan(summary(one)[0]["ci_half"])

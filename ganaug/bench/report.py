@@ -1,6 +1,7 @@
 """Tables and plots from a benchmark's ``results.csv``: mean, std, 95% CI per cell, paired tests per seed."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -188,6 +189,26 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accura
     return path
 
 
+def pseudo_label_markdown(out_dir: str | Path, rows: Sequence[dict[str, Any]]) -> str:
+    """The semi mode's pseudo-labelling per cell of ``rows``, from ``gans/n{k}-seed{s}/pseudo*/info.json``
+    (pool size, images kept, share of them rightly labelled, minutes); "" when there is none."""
+    lines = []
+    for size, seed in sorted({(r["size"], r["seed"]) for r in rows}):
+        for path in sorted((Path(out_dir) / "gans" / f"n{size}-seed{seed}").glob("pseudo*/info.json")):
+            info = json.loads(path.read_text())
+            right = info.get("pseudo_label_accuracy")
+            lines.append(f"| {_size_label(size)} | {seed} | {path.parent.name} | {info['n_pool']:,} | "
+                         f"{info['n_pseudo']:,} | {'–' if right is None else f'{100 * right:.1f}%'} | "
+                         f"{len(info['rounds'])} | {info['wall_s'] / 60:.1f} |")
+    if not lines:
+        return ""
+    return "\n".join(["", "Pseudo-labelling per cell (shared by self-train and the semi GAN): pool images, images "
+                      "kept, the share of those whose pseudo-label is right (from the pool's true labels, which no "
+                      "method reads), rounds, minutes", "",
+                      "| size/class | seed | folder | pool | kept | right | rounds | minutes |",
+                      "|---|---|---|---|---|---|---|---|", *lines]) + "\n"
+
+
 def write_report(out_dir: str | Path, metric: str = "accuracy", setting: str | None = None) -> dict[str, Path]:
     """Regenerate ``results.md`` and ``results.png`` in ``out_dir`` from its ``results.csv``."""
     out = Path(out_dir)
@@ -195,7 +216,7 @@ def write_report(out_dir: str | Path, metric: str = "accuracy", setting: str | N
         fail("out_dir", "a folder holding a benchmark's results.csv", str(out),
              "Run `ganaug benchmark --out DIR` first, or point at that DIR.")
     rows = select_rows(ResultStore(out / "results.csv").rows(), setting)
-    (out / "results.md").write_text(markdown(rows, metric))
+    (out / "results.md").write_text(markdown(rows, metric) + pseudo_label_markdown(out, rows))
     with open(out / "summary.csv", "w", newline="") as f:
         import csv
 
