@@ -288,13 +288,14 @@ def main(argv: list[str] | None = None) -> dict:
     for r in rows:
         real_s = f"{r['real_items_per_s']:8d}" if r["real_items_per_s"] is not None else f"{'-':>8}"
         ratio = f"{r['ratio']:6.2f}" if r["ratio"] is not None else f"{'-':>6}"
-        print(f"{r['load']:4} {r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['num_threads']:>7} {r['precision']:>7} "
-              f"{r['epoch']:>5} {r['synthetic_items_per_s']:11d} {real_s} {ratio}")
+        print(f"{r['load']:4} {r['arch']:6} {r['width']:5d} {r['num_workers']:7d} {r['num_threads']:>7} "
+              f"{r['precision']:>7} {r['epoch']:>5} {r['synthetic_items_per_s']:11d} {real_s} {ratio}")
     result = {"machine": machine(), "batch_size": args.batch_size, "epochs": args.epochs, "items_per_epoch": args.items,
               "repeats": args.repeats, "weights": "checkpoint" if args.checkpoint else (
                   "trained" if args.train_steps and data is not None else "random (same cost)"),
-              "forward_pass": forward, "rows": rows, "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
-                                    for k, v in raw.items()]}
+              "forward_pass": forward, "rows": rows,
+              "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
+                      for k, v in raw.items()]}
     if args.memory:
         cmd = [sys.executable, __file__, "--memory-child", "--virtual-size", str(args.virtual_size),
                "--memory-items", str(args.memory_items)] + (["--width", str(args.width)] if args.width else [])

@@ -22,6 +22,12 @@ def check_int(arg: str, value: object, minimum: int | None = None, fix: str = ""
     return int(value)
 
 
+def check_bool(arg: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        fail(arg, "True or False", value, f"Pass {arg}=True or {arg}=False.", TypeError)
+    return value
+
+
 def check_float(arg: str, value: object, low: float | None = None, high: float | None = None,
                 fix: str = "", low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -12,7 +12,7 @@ import socket
 import time
 from pathlib import Path
 
-from ._checks import fail
+from ._checks import check_bool, fail
 
 LOCK_NAME = ".ganaug.lock"
 RUN_FILES = ("checkpoint.pt", "generator.pt")  # a folder holding either holds a run
@@ -28,7 +28,7 @@ class OutDirInUseError(RuntimeError):
 def check_out_dir(out: Path, resume, overwrite: bool) -> None:
     """Refuse a folder that holds a run unless the caller resumes or overwrites it; nothing is written."""
     if not isinstance(overwrite, bool):
-        fail("overwrite", "True or False", overwrite, "Pass overwrite=True or overwrite=False.", TypeError)
+        check_bool("overwrite", overwrite)
     if resume and overwrite:
         fail("overwrite", "either resume or overwrite, not both", "resume and overwrite",
              "Pass resume=True (--resume) to continue the run, or overwrite=True (--overwrite) to replace it.")

@@ -22,7 +22,6 @@ ARCHS = ("mlp", "dcgan")
 GENERATOR_FORMAT = "ganaug.generator"  # the file of gen.save; gan/checkpoint.py reads it back
 
 
-
 def check_truncation(truncation: object) -> float:
     """A truncation bound on |z|: a number > 0 (the one check of sample() and SyntheticDataset)."""
     return check_float("truncation", truncation, 0.0, low_open=True,
@@ -33,6 +32,7 @@ def truncated_normal(u: torch.Tensor, bound: float) -> torch.Tensor:
     """N(0, 1) cut to [-bound, bound] by the inverse CDF of uniforms ``u`` in (0, 1) (float64); float32 out."""
     lo = torch.special.ndtr(torch.tensor(-float(bound), dtype=torch.float64))
     return torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).clamp(-bound, bound).float()
+
 
 class ConditionalGenerator(nn.Module):
     """A trained (or trainable) class-conditional generator: ``G(z, y) -> images in [-1, 1]``.

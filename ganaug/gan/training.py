@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_choice, check_device, check_float, check_int, fail
+from .._checks import check_bool, check_choice, check_device, check_float, check_int, fail
 from ._distributed import Dist, rank_seed, setup
 from .._outdir import RunLock, check_out_dir, clean_temps, clear_run
 from .._progress import bar as tqdm_bar
@@ -124,8 +124,7 @@ class TrainConfig:
             fail("spectral_norm", "None, True or False", self.spectral_norm, "Pass spectral_norm=True/False/None.",
                  TypeError)
         for name in ("amp", "cpu_amp", "compile"):
-            if not isinstance(getattr(self, name), bool):
-                fail(name, "True or False", getattr(self, name), f"Pass {name}=True or {name}=False.", TypeError)
+            check_bool(name, getattr(self, name))
         check_device("device", self.device)
         if self.ema_decay >= 1.0:
             fail("ema_decay", "a decay in [0, 1)", self.ema_decay, "Pass e.g. 0.999, or 0 to disable EMA.")

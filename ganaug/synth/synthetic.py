@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .._blocks import BLOCK, run_in_blocks
-from .._checks import check_choice, check_float, check_int, fail
+from .._checks import check_bool, check_choice, check_float, check_int, fail
 from .._threads import ThreadChooser, in_thread_scope
 from ..data.targets import check_same_classes, dataset_targets
 from ..data.transforms import OUTPUT_FORMATS, convert_images
@@ -88,10 +88,7 @@ class SyntheticDataset(Dataset):
                  device: str | torch.device = "cpu", num_threads: int | None = None,
                  truncation: float | None = None, cpu_amp: bool = False):
         self.device = torch.device(device)
-        if not isinstance(cpu_amp, bool):
-            fail("cpu_amp", "True or False", cpu_amp, "Pass cpu_amp=True (bf16 on the CPU) or cpu_amp=False.",
-                 TypeError)
-        self.cpu_amp = cpu_amp
+        self.cpu_amp = check_bool("cpu_amp", cpu_amp)
         self.truncation = None if truncation is None else check_truncation(truncation)
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
