@@ -176,6 +176,11 @@ def test_bad_config(kw, match):
         tiny(**kw).validate()
 
 
+def test_bad_bool_config():
+    with pytest.raises(TypeError, match="gan_aux_twin: expected True or False, got 'yes'"):
+        tiny(gan_aux_twin="yes").validate()
+
+
 def test_size_larger_than_smallest_class(tmp_path):
     with pytest.raises(ValueError, match="sizes: expected at most .* images per class"):
         run_benchmark(tiny(sizes=(500,)), tmp_path, progress=False, log=None)

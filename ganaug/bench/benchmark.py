@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .._checks import check_choice, check_float, check_int, fail
+from .._checks import check_bool, check_choice, check_float, check_int, fail
 from .._device import default_device
 from .._progress import bar as tqdm_bar
 from ..classify.classifier import clf_steps_for, train_classifier
@@ -201,8 +201,7 @@ class BenchmarkConfig:
         check_int("gan_z_dim", self.gan_z_dim, minimum=1)
         check_float("gan_lr", self.gan_lr, 0.0, low_open=True)
         check_float("gan_aux_weight", self.gan_aux_weight, 0.0)
-        if not isinstance(self.gan_aux_twin, bool):
-            fail("gan_aux_twin", "True or False", self.gan_aux_twin, "Pass a bool.", TypeError)
+        check_bool("gan_aux_twin", self.gan_aux_twin)
         if self.gan_steps is not None:
             check_int("gan_steps", self.gan_steps, minimum=1)
         if self.gan_minutes is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_int, fail
+from .._checks import check_bool, check_int, fail
 from .datasets import LabelledImages
 
 OUTPUT_FORMATS = ("tensor", "numpy", "pil")
@@ -126,8 +126,7 @@ class AlbumentationsAdapter:
             fail("pipeline", "an albumentations transform or Compose", type(pipeline).__name__,
                  "Pass e.g. A.Compose([A.HorizontalFlip(), A.Affine(rotate=(-10, 10))]); for "
                  "torchvision transforms no adapter is needed.", TypeError)
-        if not isinstance(to_tensor, bool):
-            fail("to_tensor", "True or False", to_tensor, "Pass a bool.", TypeError)
+        check_bool("to_tensor", to_tensor)
         self.pipeline = pipeline
         self.to_tensor = to_tensor
 

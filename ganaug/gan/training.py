@@ -109,8 +109,7 @@ class TrainConfig:
         check_float("ema_decay", self.ema_decay, 0.0, 1.0)
         check_float("mode_seeking", self.mode_seeking, 0.0)
         check_float("aux_weight", self.aux_weight, 0.0)
-        if not isinstance(self.aux_twin, bool):
-            fail("aux_twin", "True or False", self.aux_twin, "Pass aux_twin=True or aux_twin=False.", TypeError)
+        check_bool("aux_twin", self.aux_twin)
         if self.aux_twin and self.aux_weight <= 0:
             fail("aux_twin", "aux_weight > 0 (the twin is part of the auxiliary-classifier loss)",
                  f"aux_twin=True with aux_weight={self.aux_weight}", "Pass aux_weight > 0 too, e.g. 0.5.")
