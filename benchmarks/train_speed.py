@@ -14,8 +14,8 @@ Runners, all in this one process, on the same data:
 - ``ganaug-dcgan``: ``ganaug.fit`` with dcgan's defaults;
 - ``ganaug-mlp-bf16``, ``ganaug-dcgan-bf16``: the same with ``cpu_amp=True`` (bf16 autocast on
   the CPU; on cuda, bf16 autocast is already the default, ``amp=True``);
-- ``ganaug-mlp-compile`` (only when named in ``--runners``): the recipe with ``compile=True``; its
-  warm-up round includes the compilation.
+- ``ganaug-mlp-compile``, ``ganaug-mlp-bf16-compile`` (only when named in ``--runners``): the recipe
+  with ``compile=True`` (and ``cpu_amp=True``); the warm-up round includes the compilation.
 
 All at batch 64 with ``--threads`` torch threads (default 1). The runners take turns: each round
 gives every runner one chunk of ``--chunk-s`` seconds (ganaug's ``fit`` runs in a helper thread that
@@ -59,6 +59,7 @@ RECIPES = {
     "ganaug-dcgan": dict(arch="dcgan"),
     "ganaug-dcgan-bf16": dict(arch="dcgan", cpu_amp=True),
     "ganaug-mlp-compile": dict(MLP, compile=True),  # not run by default: the warm-up round compiles (minutes)
+    "ganaug-mlp-bf16-compile": dict(MLP, cpu_amp=True, compile=True),  # the fastest CPU recipe (bf16 CPUs)
 }
 RUNNERS = ("peer-cgan", *RECIPES)
 DEFAULT_RUNNERS = [r for r in RUNNERS if not r.endswith("-compile")]

@@ -70,8 +70,8 @@ class TrainConfig:
     amp: bool = _opt(True, "bf16 autocast on cuda (ignored on cpu)")
     cpu_amp: bool = _opt(False, "bf16 autocast on the CPU too: faster on CPUs with AVX512-BF16 or AMX, slower "
                          "elsewhere; rounds differently from float32")
-    compile: bool = _opt(False, "torch.compile G and D for the training steps, for cuda: the first step compiles "
-                         "(a minute or more); no gain measured on cpu")
+    compile: bool = _opt(False, "torch.compile G and D for the training steps: the first steps compile (about a "
+                         "minute); faster on cuda, and on the CPU together with cpu_amp (not in float32)")
     log_every: int = _opt(50, "append the mean losses to the history every N steps")
     sample_every: int = _opt(500, "PNG grid (one row per class) into OUT/samples every N steps; 0 disables")
     checkpoint_every: int = _opt(500, "write OUT/checkpoint.pt every N steps; 0 = only at the end")
