@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 from conftest import benchmark_module
 
 
@@ -28,6 +29,7 @@ def test_cpu_budget_and_compile(quality, tmp_path, compiled):
     assert row["variant"] == "bf16-compile" and row["cpu_amp"] is True and row["compile"] is True
     assert [name for name, _ in compiled] == ["MLPGenerator", "ConditionalDiscriminator"]
     assert result["budget_cpu_s"] == 0.5 and row["steps"] >= 1 and row["train_cpu_s"] >= 0.5
+    assert result["cold_compile"] is True and torch.compiler.config.force_disable_caches is False  # restored
 
 
 def test_budget_hook_stops_after_the_cpu_seconds(quality):
