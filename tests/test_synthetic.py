@@ -137,6 +137,15 @@ def test_same_items_whatever_the_thread_count(arch):
     assert items_equal(items[1], items[2]) and items_equal(items[1], items[None])
 
 
+def test_cpu_amp_warns_where_the_cpu_emulates_bf16(gen, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr("ganaug._device.platform.machine", lambda: "x86_64")
+    with pytest.warns(RuntimeWarning, match="cpu_amp=True: this CPU has no native bf16 math") as caught:
+        SyntheticDataset(gen, size=4, cpu_amp=True)
+    assert caught[0].filename == __file__
+
+
 def test_cpu_amp_is_bf16_rounding_of_the_same_images_and_as_deterministic():
     torch.manual_seed(0)
     g = build_generator(default_spec("mlp", (1, 28, 28), CLASSES, z_dim=64, width=16)).eval()

@@ -90,6 +90,15 @@ def test_compile_trains_the_same_and_resumes_bit_for_bit(tiny, tmp_path, compile
         fit(tiny, tiny_config(steps=9, **cfg), out_dir=tmp_path / "b", resume=True, progress=False)
 
 
+def test_cpu_amp_warns_where_the_cpu_emulates_bf16(tiny, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr("ganaug._device.platform.machine", lambda: "x86_64")
+    with pytest.warns(RuntimeWarning, match="cpu_amp=True: this CPU has no native bf16 math") as caught:
+        fit(tiny, tiny_config(steps=1, cpu_amp=True), progress=False)
+    assert caught[0].filename == __file__  # points at the caller's fit(...)
+
+
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_cpu_amp_trains_in_bf16_and_resumes_bit_for_bit(tiny, tmp_path, arch):
     dtypes = []

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_bool, check_choice, check_device, check_float, check_int, fail
+from .._device import warn_if_emulated_bf16
 from ._distributed import Dist, rank_seed, setup
 from .._outdir import RunLock, check_out_dir, clean_temps, clear_run
 from .._progress import bar as tqdm_bar
@@ -214,6 +215,8 @@ def _train(data, cfg, out, resume, hooks, progress, ctx):
                           else (None if cfg.augment == "auto" else cfg.augment))
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                               enabled=cfg.amp if device.type == "cuda" else cfg.cpu_amp and device.type == "cpu")
+    if cfg.cpu_amp and device.type == "cpu":
+        warn_if_emulated_bf16("cpu_amp", stacklevel=4)  # user -> fit -> _train -> here
 
     # ---- models, optimisers, RNG (init under a forked global RNG: the user's RNG is untouched;
     # the same seed on every rank gives every rank the same initial weights)

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .._blocks import BLOCK, run_in_blocks
 from .._checks import check_bool, check_choice, check_float, check_int, fail
+from .._device import warn_if_emulated_bf16
 from .._threads import ThreadChooser, in_thread_scope
 from ..data.targets import check_same_classes, dataset_targets
 from ..data.transforms import OUTPUT_FORMATS, convert_images
@@ -75,7 +76,7 @@ class SyntheticDataset(Dataset):
 
     ``cpu_amp``: run the forward pass under bf16 autocast on the CPU (the images come back as
     float32). About 1.7x faster where the CPU has native bf16 math (AVX512-BF16 or AMX), slower where
-    it is emulated. The images differ from the float32 ones by bf16 rounding (mean 0.0007, at most about
+    it is emulated (a ``RuntimeWarning`` says so). The images differ from the float32 ones by bf16 rounding (mean 0.0007, at most about
     0.05 on the [-1, 1] range for an MNIST generator), and stay a pure function of (seed, epoch, item).
     Ignored on other devices.
     """
@@ -89,6 +90,8 @@ class SyntheticDataset(Dataset):
                  truncation: float | None = None, cpu_amp: bool = False):
         self.device = torch.device(device)
         self.cpu_amp = check_bool("cpu_amp", cpu_amp)
+        if self.cpu_amp and self.device.type == "cpu":
+            warn_if_emulated_bf16("cpu_amp")
         self.truncation = None if truncation is None else check_truncation(truncation)
         self.generator = _private_generator(generator, self.device)
         self.classes = self.generator.classes
