@@ -14,8 +14,8 @@ per step is benchmarks/train_speed.py's). With ``--budget-cpu-s S``, every varia
 training thread has used S CPU seconds, compilation included (quality per unit of compute: on an
 idle core, a fixed wall-clock budget), and the steps it made are reported. CPU seconds are those of
 the training thread, so other processes on the machine do not shift the budget; with a budget,
-compilation runs in that thread and without torch.compile's caches (a cold compile, as in a first run). 1 torch thread by default. Writes
-benchmarks/results/cpu_amp_quality.json (``--out``).
+compilation runs in that thread and without torch.compile's caches (a cold compile, as in a first
+run). 1 torch thread by default. Writes benchmarks/results/cpu_amp_quality.json (``--out``).
 """
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if not variants or not set(variants) <= set(VARIANTS):
-        raise SystemExit(f"--variants: expected a comma-separated subset of {','.join(VARIANTS)}, got {args.variants!r}")
+        raise SystemExit(f"--variants: expected a comma-separated subset of {','.join(VARIANTS)}, "
+                         f"got {args.variants!r}")
     if args.tiny:
         args.dataset, args.steps, args.n_per_class, args.epochs = args.dataset or "digits", 4, 4, 1
         args.budget_cpu_s = None if args.budget_cpu_s is None else 0.5

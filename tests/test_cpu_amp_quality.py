@@ -1,4 +1,4 @@
-"""benchmarks/cpu_amp_quality.py at a tiny size: the variants trained alike (equal steps or equal CPU), scored by CAS."""
+"""benchmarks/cpu_amp_quality.py at a tiny size: the variants trained alike (equal steps or CPU), scored by CAS."""
 import json
 
 import pytest
@@ -24,7 +24,8 @@ def test_tiny_run(quality, tmp_path, capsys):
 
 
 def test_cpu_budget_and_compile(quality, tmp_path, compiled):
-    result = quality.main(["--tiny", "--budget-cpu-s", "1", "--variants", "bf16-compile", "--out", str(tmp_path / "q.json")])
+    result = quality.main(["--tiny", "--budget-cpu-s", "1", "--variants", "bf16-compile",
+                           "--out", str(tmp_path / "q.json")])
     (row,) = result["rows"]
     assert row["variant"] == "bf16-compile" and row["cpu_amp"] is True and row["compile"] is True
     assert [name for name, _ in compiled] == ["MLPGenerator", "ConditionalDiscriminator"]

@@ -76,8 +76,9 @@ class SyntheticDataset(Dataset):
 
     ``cpu_amp``: run the forward pass under bf16 autocast on the CPU (the images come back as
     float32). About 1.7x faster where the CPU has native bf16 math (AVX512-BF16 or AMX), slower where
-    it is emulated (a ``RuntimeWarning`` says so). The images differ from the float32 ones by bf16 rounding (mean 0.0007, at most about
-    0.05 on the [-1, 1] range for an MNIST generator), and stay a pure function of (seed, epoch, item).
+    it is emulated (a ``RuntimeWarning`` says so). The images differ from the float32 ones by bf16
+    rounding (mean 0.0007, at most about 0.05 on the [-1, 1] range for an MNIST generator), and stay
+    a pure function of (seed, epoch, item).
     Ignored on other devices.
     """
 
