@@ -4,6 +4,7 @@
     python benchmarks/dataloader_speed.py --root data --num-threads auto,1,2   # thread settings side by side
     python benchmarks/dataloader_speed.py --root data --precision float32,bf16 # SyntheticDataset(cpu_amp=True) too
     python benchmarks/dataloader_speed.py --root data --memory    # also the memory of a 10M-item dataset
+    python benchmarks/dataloader_speed.py --root data --ceiling --scaling   # what bounds the ratios (below)
     python benchmarks/dataloader_speed.py --tiny                  # seconds: checks that the script works
 
 Each measurement builds a FRESH ``SyntheticDataset(generator, size=60000)`` (cold cache, untuned
@@ -23,6 +24,13 @@ The generators have the training defaults' size (``TrainConfig().width``, ``z_di
 weights unless ``--checkpoint`` or ``--train-steps`` is given: weights do not change the cost of a
 forward pass. ``--memory`` iterates 100k items of a 10-million-item SyntheticDataset in a fresh
 process and reports its peak resident memory. Writes benchmarks/results/dataloader_speed.json.
+
+Two measurements say what bounds the ratios on a machine. ``--ceiling`` adds a dataset that does no
+work (its items are views of one ready batch) through the same DataLoader, beside real and synthetic:
+no dataset can serve faster than that, so ceiling / real is the highest ratio any dataset reaches
+there. ``--scaling`` times the generator's forward pass alone, on one thread, in 1 process and then in
+``--scaling-procs`` processes at once: how much more generation a DataLoader's workers can get out of
+the machine's cores.
 """
 from __future__ import annotations
 
@@ -48,6 +56,7 @@ MNIST_CLASSES = [f"{i} - {name}" for i, name in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])]
 CACHE_MB = 64.0  # SyntheticDataset's per-process cache bound (its default), reported with the memory numbers
 SIZE = 60_000  # items per synthetic epoch, as many as MNIST's training set
+CEILING = "no-work"  # the label of --ceiling's dataset in rows and raw
 # The busy loop: one process spinning on one core until its deadline (or until it is killed).
 SPIN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
 
@@ -67,6 +76,22 @@ def epoch_rates(ds, epochs: int, items: int | None, batch_size: int, workers: in
                 break
         rates.append(seen / (time.perf_counter() - start))
     return rates
+
+
+class NoWorkDataset(torch.utils.data.Dataset):
+    """``size`` items that cost nothing to make: views of one ready batch, label 0 (the DataLoader's own cost)."""
+
+    def __init__(self, size: int, shape: tuple[int, ...] = (1, 28, 28), batch_size: int = 128):
+        self.size, self.images = size, torch.zeros((batch_size, *shape))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int):
+        return self.images[index % len(self.images)], 0
+
+    def __getitems__(self, indices):
+        return [(self.images[k % len(self.images)], 0) for k in range(len(indices))]
 
 
 def forward_cost(gen, batch_size: int, precision: str, repeats: int = 300) -> dict:
@@ -90,6 +115,24 @@ def forward_cost(gen, batch_size: int, precision: str, repeats: int = 300) -> di
                                  if isinstance(m, torch.nn.Linear)) / 1e6
     return {"precision": precision, "ms_per_batch": round(1e3 * seconds, 3), "items_per_s": round(batch_size / seconds),
             "linear_mflop_per_batch": round(mflop, 1), "linear_gflop_per_s": round(mflop / seconds / 1e3, 1)}
+
+
+def forward_scaling(arch: str, args, precisions: list[str], procs: int) -> list[dict]:
+    """The forward pass alone on one thread, in 1 process and then in ``procs`` processes at the same time."""
+    out = []
+    for prec in precisions:
+        for n in (1, procs):
+            cmd = [sys.executable, __file__, "--forward-child", arch, "--precision", prec,
+                   "--repeats", str(args.scaling_repeats)] + (["--width", str(args.width)] if args.width else [])
+            children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+            rates = [json.loads(c.communicate()[0].strip().splitlines()[-1])["items_per_s"] for c in children]
+            if any(c.returncode for c in children):
+                raise SystemExit(f"--scaling: a forward-pass child process failed ({arch}, {prec})")
+            out.append({"arch": arch, "precision": prec, "processes": n, "items_per_s_each": rates,
+                        "items_per_s_total": sum(rates)})
+            print(f"forward pass alone, {arch}, {prec}, 1 thread, {n} process(es) at once: "
+                  f"{sum(rates):,} items/s in all ({', '.join(f'{r:,}' for r in rates)})", flush=True)
+    return out
 
 
 @contextmanager
@@ -206,14 +249,27 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--virtual-size", type=int, default=10_000_000)
     p.add_argument("--memory-items", type=int, default=100_000)
     p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--forward-child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--ceiling", action="store_true",
+                   help="also a dataset that does no work: the DataLoader's own ceiling, beside real data")
+    p.add_argument("--scaling", action="store_true",
+                   help="also the forward pass alone in 1 and in --scaling-procs processes at once")
+    p.add_argument("--scaling-procs", type=int, default=2)
+    p.add_argument("--scaling-repeats", type=int, default=600, help="forward passes per process for --scaling")
     p.add_argument("--tiny", action="store_true", help="tiny sizes: checks the script runs")
     p.add_argument("--out", default=None, help="default: benchmarks/results/dataloader_speed.json (not written with --tiny)")
     args = p.parse_args(argv)
     if args.tiny:
         args.items, args.repeats, args.width = 512, 1, args.width or 8
-        args.virtual_size, args.memory_items = 100_000, 2_000
+        args.virtual_size, args.memory_items, args.scaling_repeats = 100_000, 2_000, 20
     if args.memory_child:
         memory_child(args)
+        return {}
+    if args.forward_child:
+        torch.manual_seed(0)
+        gen = build_generator(default_spec(args.forward_child, (1, 28, 28), MNIST_CLASSES, z_dim=ganaug.TrainConfig().z_dim,
+                                           width=args.width or ganaug.TrainConfig().width)).eval()
+        print(json.dumps(forward_cost(gen, args.batch_size, args.precision, repeats=args.repeats)))
         return {}
     loads = args.loads.split(",")
     if not set(loads) <= {"idle", "busy"} or args.epochs < 1 or args.repeats < 1:
@@ -223,6 +279,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not set(precisions) <= {"float32", "bf16"}:
         raise SystemExit(f"--precision: expected float32 and/or bf16, got {args.precision!r}")
     variants = [(t, p) for p in precisions for t in threads]  # (num_threads, precision) per synthetic dataset
+    if args.scaling_procs < 2:
+        raise SystemExit(f"--scaling-procs: expected >= 2, got {args.scaling_procs}")
 
     root = mnist_root(args.root)
     real = data = None
@@ -252,6 +310,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"forward pass alone, {arch}, {c['precision']}, 1 thread: {c['ms_per_batch']:.2f} ms per batch "
                   f"of {args.batch_size} ({c['items_per_s']} items/s; Linear layers {c['linear_mflop_per_batch']} "
                   f"MFLOP, {c['linear_gflop_per_s']} GFLOP/s)", flush=True)
+    scaling = [row for arch in gens if args.scaling
+               for row in forward_scaling(arch, args, precisions, args.scaling_procs)]
 
     # raw[(load, arch, workers, variant)] = one list of per-epoch rates per repeat; variant "real" or a thread setting
     raw: dict[tuple, list[list[float]]] = {}
@@ -264,6 +324,8 @@ def main(argv: list[str] | None = None) -> dict:
                         measured += [(_label(t, prec), SyntheticDataset(gen, size=SIZE, num_threads=t,
                                                                          cpu_amp=prec == "bf16"), True)
                                      for t, prec in variants]
+                        if args.ceiling and arch == archs[0]:  # the no-work dataset: once per load and workers
+                            measured.append((CEILING, NoWorkDataset(SIZE, batch_size=args.batch_size), False))
                         for variant, ds, resample in measured:
                             rates = epoch_rates(ds, args.epochs, args.items, args.batch_size, w, resample)
                             raw.setdefault((name, arch, w, variant), []).append(rates)
@@ -280,6 +342,11 @@ def main(argv: list[str] | None = None) -> dict:
                         rows.append({"load": name, "arch": gen.spec["arch"], "width": gen.spec["width"],
                                      "num_workers": w, "num_threads": _label(t), "precision": prec, "epoch": kind,
                                      **numbers})
+        for w in workers if args.ceiling else []:
+            for kind, numbers in summarise(raw[(name, archs[0], w, CEILING)],
+                                           raw.get((name, archs[0], w, "real"))).items():
+                rows.append({"load": name, "arch": CEILING, "width": 0, "num_workers": w, "num_threads": "-",
+                             "precision": "-", "epoch": kind, **numbers})
     items = "whole epochs" if args.items is None else f"first {args.items} items of each epoch"
     print(f"\n{machine()}; DataLoader(batch_size={args.batch_size}, shuffle=True), float32 (1, 28, 28) in [-1, 1], "
           f"fresh datasets, {args.epochs} epochs ({items}), median of {args.repeats}")
@@ -293,7 +360,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"machine": machine(), "batch_size": args.batch_size, "epochs": args.epochs, "items_per_epoch": args.items,
               "repeats": args.repeats, "weights": "checkpoint" if args.checkpoint else (
                   "trained" if args.train_steps and data is not None else "random (same cost)"),
-              "forward_pass": forward, "rows": rows,
+              "forward_pass": forward, "forward_scaling": scaling, "rows": rows,
               "raw": [{"load": k[0], "arch": k[1], "num_workers": k[2], "variant": k[3], "rates": v}
                       for k, v in raw.items()]}
     if args.memory:

@@ -26,7 +26,8 @@ rates are in the JSON. Steps per CPU-second (the CPU time of the thread that tra
 too: on a shared machine they show the cost of a step without the time spent waiting for a core. One step is one generator update with one discriminator update before it
 (both loops); real images/s counts the real images D sees per second. ``--baseline CHECKOUT`` adds
 the ganaug runners once more with another checkout's ganaug (e.g. ``git worktree add /tmp/base
-<commit>``), as ``baseline:RUNNER``, and prints this checkout's speed-up over it. Writes
+<commit>``), as ``baseline:RUNNER``, and prints this checkout's speed-up over it: a bf16 runner against
+the baseline's bf16 one, or its float32 one where the baseline has no ``cpu_amp``. Writes
 benchmarks/results/train_speed.json (``--out``).
 """
 from __future__ import annotations
@@ -152,8 +153,11 @@ def peer_loader(name: str, root, data, batch_size: int) -> tuple[DataLoader, str
         "in-memory tensors"
 
 
-def twin(runner: str) -> str:
-    """The runner that a --baseline checkout runs for ``runner``: the float32 one for a bf16 runner."""
+def twin(runner: str, fields: set[str] | frozenset[str] = frozenset()) -> str:
+    """The runner that a --baseline checkout runs for ``runner``: the same one where the checkout's TrainConfig
+    has every field of its recipe (``fields``), else the float32 one (older checkouts have no cpu_amp)."""
+    if runner in RECIPES and set(RECIPES[runner]) <= fields:
+        return runner
     return runner.removesuffix("-bf16")
 
 
@@ -217,12 +221,14 @@ def main(argv: list[str] | None = None) -> dict:
             cfg = ganaug.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
                                      sample_every=0, checkpoint_every=0, log_every=1000)
             live[r] = FitRunner(data, cfg, args.threads)
+    fields: set[str] = set()  # the --baseline checkout's TrainConfig fields
     if args.baseline:
         old = import_baseline(args.baseline)
         fields = {f.name for f in dataclasses.fields(old.TrainConfig)}
         old_data = old.LabelledImages(data.images, data.targets, data.classes, name=data.name)
-        # the bf16 runners are compared with the baseline's float32 one (older checkouts have no cpu_amp)
-        for r in dict.fromkeys(twin(r) for r in runners if r in RECIPES and set(RECIPES[twin(r)]) <= fields):
+        # a bf16 runner is compared with the baseline's bf16 one, or its float32 one where the baseline has no cpu_amp
+        for r in dict.fromkeys(twin(r, fields) for r in runners
+                               if r in RECIPES and set(RECIPES[twin(r, fields)]) <= fields):
             cfg = old.TrainConfig(**RECIPES[r], steps=10**9, batch_size=args.batch_size, device=str(device),
                                   sample_every=0, checkpoint_every=0, log_every=1000)
             live[f"baseline:{r}"] = FitRunner(old_data, cfg, args.threads, fit=old.fit)
@@ -252,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
     for row in rows:
         row["ratio_to_peer"] = _ratio(row, peer, "steps_per_s")
         row["cpu_ratio_to_peer"] = _ratio(row, peer, "steps_per_cpu_s")
-        old = next((b for b in rows if b["runner"] == f"baseline:{twin(row['runner'])}"), None)
+        old = next((b for b in rows if b["runner"] == f"baseline:{twin(row['runner'], fields)}"), None)
         if old is not None:  # this checkout against the --baseline one, same runner
             row["ratio_to_baseline"], row["cpu_ratio_to_baseline"] = (_ratio(row, old, k)
                                                                       for k in ("steps_per_s", "steps_per_cpu_s"))

@@ -45,6 +45,18 @@ def test_tiny_against_real_mnist(speed, mnist_root, capsys):
     assert "--tiny: results not written" in capsys.readouterr().out
 
 
+def test_tiny_ceiling_and_scaling(speed, tmp_path):
+    result = speed.main(["--tiny", "--root", str(tmp_path), "--archs", "mlp", "--num-workers", "0", "--loads", "idle",
+                         "--epochs", "1", "--num-threads", "1", "--ceiling", "--scaling"])
+    ceiling = [r for r in result["rows"] if r["arch"] == "no-work"]
+    assert [(r["load"], r["num_workers"], r["epoch"]) for r in ceiling] == [("idle", 0, "first")]
+    assert ceiling[0]["synthetic_items_per_s"] > 0 and ceiling[0]["real_items_per_s"] is None
+    assert {r["variant"] for r in result["raw"]} == {"1", "no-work"}
+    one, two = result["forward_scaling"]
+    assert (one["processes"], two["processes"]) == (1, 2) and len(two["items_per_s_each"]) == 2
+    assert two["items_per_s_total"] == sum(two["items_per_s_each"]) > 0
+
+
 def test_bad_options(speed):
     with pytest.raises(SystemExit, match=r"--num-threads: expected a comma-separated list of 'auto' or counts >= 1, "
                                          r"got 'two'"):
@@ -53,3 +65,5 @@ def test_bad_options(speed):
         speed.main(["--tiny", "--loads", "heavy"])
     with pytest.raises(SystemExit, match=r"--precision: expected float32 and/or bf16, got 'fp16'"):
         speed.main(["--tiny", "--precision", "fp16"])
+    with pytest.raises(SystemExit, match=r"--scaling-procs: expected >= 2, got 1"):
+        speed.main(["--tiny", "--scaling", "--scaling-procs", "1"])

@@ -45,10 +45,11 @@ def test_baseline_checkout_runs_beside(speed, tmp_path):
     repo = Path(__file__).resolve().parents[1]  # this checkout as its own baseline: a copy under another name
     result = speed.main(["--tiny", "--runners", "ganaug-mlp,ganaug-mlp-bf16", "--baseline", str(repo)])
     rows = {r["runner"]: r for r in result["rows"]}
-    assert list(rows) == ["ganaug-mlp", "ganaug-mlp-bf16", "baseline:ganaug-mlp"]  # bf16 is compared with float32
+    # this checkout has cpu_amp, so its bf16 runner is compared with the baseline's bf16 one
+    assert list(rows) == ["ganaug-mlp", "ganaug-mlp-bf16", "baseline:ganaug-mlp", "baseline:ganaug-mlp-bf16"]
     for name in ("ganaug-mlp", "ganaug-mlp-bf16"):
         assert rows[name]["ratio_to_baseline"] == pytest.approx(
-            rows[name]["steps_per_s"] / rows["baseline:ganaug-mlp"]["steps_per_s"], abs=0.01)
+            rows[name]["steps_per_s"] / rows[f"baseline:{name}"]["steps_per_s"], abs=0.01)
     assert result["baseline"] == str(repo) and rows["ganaug-mlp"]["ratio_to_peer"] is None
     with pytest.raises(SystemExit, match=r"--baseline: expected a checkout holding ganaug/__init__.py"):
         speed.main(["--tiny", "--baseline", str(tmp_path)])
@@ -70,3 +71,11 @@ def test_bad_options(speed):
         speed.main(["--tiny", "--runners", "gan"])
     with pytest.raises(SystemExit, match=r"--chunk-s: expected > 0"):
         speed.main(["--chunk-s", "0"])
+
+
+def test_twin_falls_back_to_float32_without_cpu_amp(speed):
+    with_amp = {"arch", "aux_weight", "aux_twin", "z_dim", "lr_g", "lr_d", "cpu_amp", "compile"}
+    assert speed.twin("ganaug-mlp-bf16", with_amp) == "ganaug-mlp-bf16"
+    assert speed.twin("ganaug-mlp-bf16", with_amp - {"cpu_amp"}) == "ganaug-mlp"
+    assert speed.twin("ganaug-dcgan-bf16", {"arch"}) == "ganaug-dcgan"
+    assert speed.twin("peer-cgan", with_amp) == "peer-cgan"
