@@ -197,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_benchmark_parser(command) -> None:
-    from .bench.benchmark import (DEFAULT_METHODS, DEFAULT_SIZES, METHODS, SEMI_DEFAULT_METHODS, SEMI_METHODS, SEMI_SIZES,
-                                  BenchmarkConfig)
+    from .bench.config import (DEFAULT_METHODS, DEFAULT_SIZES, METHODS, SEMI_DEFAULT_METHODS, SEMI_METHODS, SEMI_SIZES,
+                               BenchmarkConfig)
 
     d = BenchmarkConfig()
     p = command("benchmark", "Train a classifier on seeded labelled subsets with and without GAN / "
@@ -468,7 +468,8 @@ def _sample(args) -> int:
 
 def _demo(args) -> int:
     from ._outdir import check_out_dir
-    from .bench.benchmark import BenchmarkConfig, compare_methods
+    from .bench.benchmark import compare_methods
+    from .bench.config import BenchmarkConfig
     from .data.splits import load_split
     from .gan.training import TrainConfig, fit
 
@@ -525,7 +526,8 @@ def _evaluate(args) -> int:
 
 
 def _benchmark(args) -> int:
-    from .bench.benchmark import BenchmarkConfig, quick_config, run_benchmark
+    from .bench.benchmark import run_benchmark
+    from .bench.config import BenchmarkConfig, quick_config
     from .bench.report import write_report
 
     if not args.report_only:

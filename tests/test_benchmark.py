@@ -5,7 +5,11 @@ import pytest
 import torch
 
 import ganaug.bench.benchmark as bm
-from ganaug.bench.benchmark import METHODS, BenchmarkConfig, quick_config, run_benchmark
+import ganaug.bench.cell as cellmod
+import ganaug.bench.config as cf
+from ganaug.bench.benchmark import run_benchmark
+from ganaug.bench.config import METHODS, BenchmarkConfig, quick_config
+from ganaug.classify.classifier import clf_steps_for
 from ganaug.bench.store import CSV_FIELDS, ResultStore
 from ganaug.gan.checkpoint import safe_load
 from ganaug.data.datasets import fingerprint, stratified_subset
@@ -19,18 +23,18 @@ def tiny(**kw):
     return BenchmarkConfig(**{**base, **kw})
 
 
-SUPERVISED = tuple(m for m in METHODS if m not in bm.SEMI_METHODS)
+SUPERVISED = tuple(m for m in METHODS if m not in cf.SEMI_METHODS)
 
 
 def test_every_method_runs_and_is_recorded(tmp_path):
     cfg = tiny(methods=SUPERVISED)
     rows = run_benchmark(cfg, tmp_path, progress=False, log=None)
     expected = [lab for m in SUPERVISED for lab in (
-        [f"{m}@0.25", f"{m}@0.5", f"{m}@auto"] if m in bm.SHARE_BASELINE else [m])]
+        [f"{m}@0.25", f"{m}@0.5", f"{m}@auto"] if m in cf.SHARE_BASELINE else [m])]
     assert [r["method"] for r in rows] == expected
     assert all(r["status"] == "ok" and 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["val_accuracy"] <= 1.0 for r in rows)
     assert all(r["n_real"] == 50 and r["n_classes"] == 10 and r["size"] == 5 and r["clf_steps"] == 4 for r in rows)
-    gan_rows = [r for r in rows if bm.base_method(r["method"]) in bm.GAN_METHODS]
+    gan_rows = [r for r in rows if cf.base_method(r["method"]) in cf.GAN_METHODS]
     assert {r["gan_steps"] for r in gan_rows} == {6}
     assert all(0.0 <= r["gan_cas"] <= 1.0 and r["gan_wall_s"] >= 0.0 for r in gan_rows)
     by = {r["method"]: r for r in rows}
@@ -86,8 +90,8 @@ def test_augmented_gan_trains_on_augmented_copies_of_the_subset(tmp_path, monkey
 def test_rerun_skips_finished_runs_and_extends_the_grid(tmp_path, monkeypatch):
     run_benchmark(tiny(methods=("real", "real+gan"), shares=(0.5,)), tmp_path, progress=False, log=None)
     calls = []
-    real_train = bm.train_classifier
-    monkeypatch.setattr(bm, "train_classifier", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    real_train = cellmod.train_classifier
+    monkeypatch.setattr(cellmod, "train_classifier", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     rows = run_benchmark(tiny(methods=("real", "real+gan"), shares=(0.5,)), tmp_path, progress=False, log=None)
     assert calls == [] and len(rows) == 3  # nothing re-run
     rows = run_benchmark(tiny(methods=("real", "real+gan", "cas"), shares=(0.5,), seeds=(0, 1)), tmp_path,
@@ -102,7 +106,7 @@ def test_schedules_are_sized_by_the_subset():
     # the schedule rule is part of the setting: rows of another rule are never reused
     assert BenchmarkConfig(clf_epochs=20).setting() != BenchmarkConfig().setting()
     assert BenchmarkConfig(clf_min_steps=1500).clf_setting() != BenchmarkConfig().clf_setting()
-    assert bm.gan_steps_for(100) == 4000 and bm.gan_steps_for(500) == 10_000 and bm.gan_steps_for(59_000) == 20_000
+    assert cf.gan_steps_for(100) == 4000 and cf.gan_steps_for(500) == 10_000 and cf.gan_steps_for(59_000) == 20_000
     cfg = BenchmarkConfig()
     assert cfg.train_config(100, seed=1, device="cpu").steps == 4000
     assert cfg.train_config(100, seed=1, device="cpu").aux_twin is True
@@ -237,7 +241,7 @@ def test_cli_quick_at_tiny_size_and_report_only(tmp_path, capsys):
 
 def semi(**kw):
     # threshold 0.05: the tiny classifiers are unsure, yet pseudo-labels are kept, so the union is not empty
-    base = dict(unlabelled="rest", methods=bm.SEMI_DEFAULT_METHODS, shares=(0.5,), semi_threshold=0.05,
+    base = dict(unlabelled="rest", methods=cf.SEMI_DEFAULT_METHODS, shares=(0.5,), semi_threshold=0.05,
                 semi_rounds=1, clf_steps=40, clf_width=4)
     return tiny(**{**base, **kw})
 
@@ -254,10 +258,10 @@ def test_semi_mode_runs_every_method_on_a_pool_disjoint_from_labels_and_selectio
     real_config = BenchmarkConfig.train_config
     monkeypatch.setattr(BenchmarkConfig, "train_config",
                         lambda self, n, *a, **k: sized_for.append(n) or real_config(self, n, *a, **k))
-    monkeypatch.setattr(bm, "gan_steps_for", lambda n: 6)  # tiny GAN, still sized by the union (recorded above)
+    monkeypatch.setattr(cf, "gan_steps_for", lambda n: 6)  # tiny GAN, still sized by the union (recorded above)
     cfg = semi(gan_steps=None)
     rows = run_benchmark(cfg, tmp_path, progress=False, log=None)
-    assert cfg.methods == bm.SEMI_DEFAULT_METHODS  # the mode's default
+    assert cfg.methods == cf.SEMI_DEFAULT_METHODS  # the mode's default
     assert [r["method"] for r in rows] == [
         "real", "real+aug", "self-train", "real+sgan@0.5", "real+sgan@auto", "real+sgan+aug@0.5", "real+sgan+aug@auto",
         "self-train+sgan+aug@0.5", "self-train+sgan+aug@auto", "cas-sgan"]
@@ -314,10 +318,10 @@ def test_semi_cell_reuses_pseudo_labels_and_gan_from_disk_and_refuses_other_sett
 def test_semi_schedule_is_sized_by_labelled_plus_pool():
     cfg = semi(clf_steps=None).validate()
     pool, selection, evaluation = bm.load_benchmark_data(cfg)
-    cell = bm._Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, torch.device("cpu"), None,
+    cell = cellmod.Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, torch.device("cpu"), None,
                     unlabelled=pool.images[50:])
-    assert cell.clf_steps == bm.clf_steps_for(len(pool))
-    assert bm._Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, "cpu", None).clf_steps == bm.clf_steps_for(50)
+    assert cell.clf_steps == clf_steps_for(len(pool))
+    assert cellmod.Cell(cfg, pool.subset(range(50)), evaluation, selection, 0, "cpu", None).clf_steps == clf_steps_for(50)
 
 
 def test_semi_steps_sizes_the_pseudo_labellers_only(tmp_path, monkeypatch):
@@ -326,7 +330,7 @@ def test_semi_steps_sizes_the_pseudo_labellers_only(tmp_path, monkeypatch):
     calls = []
     real_pseudo_label = semi_mod.pseudo_label
     monkeypatch.setattr(semi_mod, "pseudo_label", lambda *a, **k: calls.append(k["steps"]) or real_pseudo_label(*a, **k))
-    monkeypatch.setattr(bm, "gan_steps_for", lambda n: 6)
+    monkeypatch.setattr(cf, "gan_steps_for", lambda n: 6)
     assert semi().pseudo_label_kwargs(0, "cpu")["steps"] == 40  # default: the cell's classifier schedule
     rows = run_benchmark(semi(semi_steps=12, methods=("real", "self-train")), tmp_path, progress=False, log=None)
     assert calls == [12]
@@ -342,8 +346,8 @@ def test_semi_setting_hash():
     assert "semi_steps" not in semi().fields()  # added later: settings from before it keep their hash
     # The modes size the schedule differently, so a GAN's CAS is not shared between them.
     assert tiny(unlabelled="rest").clf_setting() != tiny().clf_setting()
-    assert BenchmarkConfig(unlabelled="rest").validate().methods == bm.SEMI_DEFAULT_METHODS
-    assert BenchmarkConfig().validate().methods == bm.DEFAULT_METHODS
+    assert BenchmarkConfig(unlabelled="rest").validate().methods == cf.SEMI_DEFAULT_METHODS
+    assert BenchmarkConfig().validate().methods == cf.DEFAULT_METHODS
 
 
 @pytest.mark.parametrize("kw,match", [
@@ -400,8 +404,8 @@ def test_cli_semi_mode(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "self-train+sgan+aug@auto vs self-train" in out and "| semi GAN (labelled + pseudo-labelled) | 5 |" in out
-    assert {bm.base_method(r["method"]) for r in ResultStore(tmp_path / "results.csv").rows()} == set(
-        bm.SEMI_DEFAULT_METHODS)  # the mode's default methods
+    assert {cf.base_method(r["method"]) for r in ResultStore(tmp_path / "results.csv").rows()} == set(
+        cf.SEMI_DEFAULT_METHODS)  # the mode's default methods
     assert json.loads((tmp_path / "config.json").read_text())["semi_threshold"] == 0.05
     assert main(["benchmark", "--dataset", "digits", "--methods", "real", "self-train", "--out", str(tmp_path / "x")]) == 2
     assert "--methods: expected methods that need no unlabelled pool" in capsys.readouterr().err
@@ -411,7 +415,7 @@ def test_missing_albumentations_fails_before_any_training(tmp_path, monkeypatch)
     import sys
 
     monkeypatch.setitem(sys.modules, "albumentations", None)  # `import albumentations` raises ImportError
-    monkeypatch.setattr(bm, "train_classifier", lambda *a, **k: pytest.fail("trained before the check"))
+    monkeypatch.setattr(cellmod, "train_classifier", lambda *a, **k: pytest.fail("trained before the check"))
     with pytest.raises(RuntimeError, match="methods: the classical augmentation of real\\+aug and the pseudo-labelling "
                        "needs albumentations"):
         run_benchmark(semi(methods=("real", "real+aug", "self-train")), tmp_path, progress=False, log=None)
@@ -425,14 +429,14 @@ def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_
     cfg = semi().validate()
     pool, selection, evaluation = bm.load_benchmark_data(cfg)
     subset, unlabelled = load_dataset(pool, n_per_class=5, seed=0, unlabelled="rest")
-    cell = lambda: bm._Cell(cfg, subset, evaluation, selection, 0, torch.device("cpu"), None,  # noqa: E731
+    cell = lambda: cellmod.Cell(cfg, subset, evaluation, selection, 0, torch.device("cpu"), None,  # noqa: E731
                             unlabelled=unlabelled)
     a, b = cell(), cell()
     a.union()
     b._union = a._union  # the same union, but no classifier from the pseudo-labelling
     reused, fresh = a.model("self-train"), b.model("self-train")
     assert reused is not fresh and state_equal(reused, fresh)  # reusing it changes no number
-    c = bm._Cell(dataclasses.replace(cfg, clf_lr=2e-3), subset, evaluation, selection, 0, "cpu", None,
+    c = cellmod.Cell(dataclasses.replace(cfg, clf_lr=2e-3), subset, evaluation, selection, 0, "cpu", None,
                  unlabelled=unlabelled)
     c.union()
     assert "self-train" not in c._models  # another recipe: self-train trains its own classifier

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from .._checks import check_choice, fail
 from ..metrics.stats import paired_test, summarize
-from .benchmark import METHODS, SHARE_BASELINE, base_method, gan_kind
+from .config import METHODS, SHARE_BASELINE, base_method, gan_kind
 from .store import ResultStore, select_rows
 
 METRICS = ("accuracy", "balanced_accuracy")
@@ -112,7 +112,7 @@ def markdown(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
 
 def _gan_table(rows, sizes) -> list[str]:
     # Each cell's GAN quality next to its downstream effect: CAS on the evaluation split, steps, minutes.
-    # Each row's gan_* columns describe the GAN its method used (benchmark.gan_kind).
+    # Each row's gan_* columns describe the GAN its method used (config.gan_kind).
     kinds = (("GAN on the subset", lambda m: gan_kind(m) == "gan"),
              ("GAN on augmented copies", lambda m: gan_kind(m) == "augan"),
              ("semi GAN (labelled + pseudo-labelled)", lambda m: gan_kind(m) == "sgan"))
