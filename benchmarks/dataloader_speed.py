@@ -267,8 +267,9 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     if args.forward_child:
         torch.manual_seed(0)
-        gen = build_generator(default_spec(args.forward_child, (1, 28, 28), MNIST_CLASSES, z_dim=ganaug.TrainConfig().z_dim,
-                                           width=args.width or ganaug.TrainConfig().width)).eval()
+        cfg = ganaug.TrainConfig()
+        gen = build_generator(default_spec(args.forward_child, (1, 28, 28), MNIST_CLASSES, z_dim=cfg.z_dim,
+                                           width=args.width or cfg.width)).eval()
         print(json.dumps(forward_cost(gen, args.batch_size, args.precision, repeats=args.repeats)))
         return {}
     loads = args.loads.split(",")
