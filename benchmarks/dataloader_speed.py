@@ -123,11 +123,13 @@ def forward_scaling(arch: str, args, precisions: list[str], procs: int) -> list[
     for prec in precisions:
         for n in (1, procs):
             cmd = [sys.executable, __file__, "--forward-child", arch, "--precision", prec,
-                   "--repeats", str(args.scaling_repeats)] + (["--width", str(args.width)] if args.width else [])
+                   "--repeats", str(args.scaling_repeats)] + (["--width", str(args.width)] if args.width else []) \
+                + (["--checkpoint", args.checkpoint] if args.checkpoint else [])
             children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(n)]
-            rates = [json.loads(c.communicate()[0].strip().splitlines()[-1])["items_per_s"] for c in children]
+            outputs = [c.communicate()[0] for c in children]
             if any(c.returncode for c in children):
-                raise SystemExit(f"--scaling: a forward-pass child process failed ({arch}, {prec})")
+                raise SystemExit(f"--scaling: a forward-pass child process failed ({arch}, {prec}); its error is above")
+            rates = [json.loads(out.strip().splitlines()[-1])["items_per_s"] for out in outputs]
             out.append({"arch": arch, "precision": prec, "processes": n, "items_per_s_each": rates,
                         "items_per_s_total": sum(rates)})
             print(f"forward pass alone, {arch}, {prec}, 1 thread, {n} process(es) at once: "
@@ -265,11 +267,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.memory_child:
         memory_child(args)
         return {}
-    if args.forward_child:
-        torch.manual_seed(0)
-        cfg = ganaug.TrainConfig()
-        gen = build_generator(default_spec(args.forward_child, (1, 28, 28), MNIST_CLASSES, z_dim=cfg.z_dim,
-                                           width=args.width or cfg.width)).eval()
+    if args.forward_child:  # the parent's generator (random weights of its size, or its --checkpoint)
+        gen = make_generator(args.forward_child, args, None)
         print(json.dumps(forward_cost(gen, args.batch_size, args.precision, repeats=args.repeats)))
         return {}
     loads = args.loads.split(",")
@@ -282,6 +281,8 @@ def main(argv: list[str] | None = None) -> dict:
     variants = [(t, p) for p in precisions for t in threads]  # (num_threads, precision) per synthetic dataset
     if args.scaling_procs < 2:
         raise SystemExit(f"--scaling-procs: expected >= 2, got {args.scaling_procs}")
+    if args.scaling_repeats < 1:
+        raise SystemExit(f"--scaling-repeats: expected >= 1, got {args.scaling_repeats}")
 
     root = mnist_root(args.root)
     real = data = None
