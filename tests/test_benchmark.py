@@ -493,3 +493,14 @@ def test_trunc_methods_draw_truncated_noise_and_truncation_is_in_the_setting(tmp
     assert tiny(truncation=0.5).setting() != tiny().setting() and "truncation" not in tiny().fields()
     with pytest.raises(ValueError, match="truncation: expected a number in \\(0.0"):
         tiny(truncation=0).validate()
+
+
+def test_progress_shows_a_bar_for_each_inner_training(tmp_path, capfd):
+    # A cell can spend an hour training its GANs (and, semi-supervised, pseudo-labelling) before its first
+    # row: the grid's bar alone would sit still that long.
+    run_benchmark(tiny(methods=("real", "real+gan")), tmp_path, progress=True, log=None)
+    err = capfd.readouterr().err
+    assert "n=5 seed=0" in err  # the grid's bar
+    assert "classifier" in err and "ganaug mlp" in err  # the classifiers' and the GAN's bars
+    run_benchmark(tiny(methods=("real", "real+gan")), tmp_path / "quiet", progress=False, log=None)
+    assert capfd.readouterr().err == ""

@@ -97,7 +97,7 @@ def run_benchmark(cfg: BenchmarkConfig, out_dir: str | os.PathLike, progress: bo
         else:
             subset = stratified_subset(pool, size, seed=seed)
         cell = Cell(cfg, subset, evaluation, selection, seed, device, out / "gans" / f"n{size}-seed{seed}",
-                     unlabelled=unlabelled, extractor=extractor, pool_targets=hidden)
+                     unlabelled=unlabelled, extractor=extractor, pool_targets=hidden, progress=bar is not None)
         results = {r["method"]: r for r in store.rows() if r["setting"] == setting and r["size"] == size
                    and r["seed"] == seed and r["status"] == "ok"}
         for lab in (lab for lab in labels if (size, seed, lab) not in done):

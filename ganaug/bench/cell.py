@@ -21,15 +21,17 @@ class Cell:
 
     Semi-supervised cells also hold ``unlabelled`` (M, C, H, W), the pool without labels; their one
     classifier schedule is sized by all the training images the cell has, labelled plus pool.
+    ``progress``: a bar for each GAN and classifier training (pseudo-labelling rounds included).
     """
 
     def __init__(self, cfg, subset, evaluation, selection, seed, device, gan_dir: Path | None,
                  unlabelled: torch.Tensor | None = None, extractor: Callable[[], Any] | None = None,
-                 pool_targets: torch.Tensor | None = None):
+                 pool_targets: torch.Tensor | None = None, progress: bool = False):
         self.cfg, self.subset, self.evaluation, self.selection = cfg, subset, evaluation, selection
         self.seed, self.device, self.gan_dir, self.unlabelled = seed, device, gan_dir, unlabelled
         self.pool_targets = pool_targets  # (M,) the pool's true labels: diagnostics only, never trained on
         self.extractor = extractor  # () -> the feature extractor of the semi GAN's recall / coverage
+        self.progress = progress
         n_train = len(subset) + (len(unlabelled) if unlabelled is not None else 0)
         self.clf_steps = cfg.clf_steps or cfg.sized_steps(n_train)
         self._union: LabelledImages | None = None
@@ -49,7 +51,8 @@ class Cell:
             data = self._augmented(data)
         return train_classifier(data, steps=steps or self.clf_steps, seed=self.seed, device=self.device,
                                 batch_size=cfg.clf_batch, lr=cfg.clf_lr, width=cfg.clf_width,
-                                lr_schedule=cfg.clf_schedule, num_classes=self.subset.num_classes, **kw)
+                                lr_schedule=cfg.clf_schedule, num_classes=self.subset.num_classes,
+                                progress=self.progress, **kw)
 
     def run(self, label: str) -> dict[str, Any]:
         """Train the classifier of ``label``; its accuracies and the GAN it used."""
@@ -171,7 +174,7 @@ class Cell:
                 "clf_steps, clf_width, clf_batch)", fix=f"Point --out at a new folder, or delete {path.parent}.")
             return self._union
         t0 = time.monotonic()
-        result = pseudo_label(self.subset, self.unlabelled, **kwargs)
+        result = pseudo_label(self.subset, self.unlabelled, **kwargs, progress=self.progress)
         if path is not None:
             save_pseudo_labels(path, result, self.subset, self.unlabelled, kwargs)
             info = {"n_labelled": result.n_labelled, "n_pool": len(self.unlabelled), "n_pseudo": result.n_pseudo,
@@ -263,7 +266,7 @@ class Cell:
         resume = gan_dir is not None and (gan_dir / "checkpoint.pt").exists()
         steps: list[int] = []
         t0 = time.monotonic()
-        gen, _ = fit(data, tcfg, out_dir=gan_dir, resume=resume, progress=False,
+        gen, _ = fit(data, tcfg, out_dir=gan_dir, resume=resume, progress=self.progress,
                      hooks=[lambda st: steps.append(st.step)])
         info = {"steps": steps[-1] if steps else None, "wall_s": round(time.monotonic() - t0, 1)}
         self._info[kind] = info

@@ -437,7 +437,7 @@ def _check_size(spec: dict, cfg: TrainConfig) -> None:
 def _progress(enabled: bool, cfg: TrainConfig, start: int):
     if not enabled:
         return None
-    return tqdm_bar(cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step")
+    return tqdm_bar(cfg.steps, initial=start, desc=f"ganaug {cfg.arch}/{cfg.loss}", unit="step", leave=None)
 
 
 def _lr_scale(cfg: TrainConfig, step: int) -> float:
