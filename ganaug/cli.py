@@ -278,8 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         sub.error(_unrecognized(extra, sub))
     command = {"train": _train, "sample": _sample, "demo": _demo, "evaluate": _evaluate, "benchmark": _benchmark}
     prog = f"ganaug {args.command}"
+    # Folders of --out that do not exist yet: a command that fails removes those it left empty.
+    out = Path(args.out) if getattr(args, "out", None) else None
+    new_dirs = [d for d in (out, *out.parents) if not d.exists()] if out is not None else []
+    code = 1
     try:
-        return command[args.command](args)
+        code = command[args.command](args)
+        return code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted" + (f"; files written so far are in {args.out} (continue a training run with "
                                         "--resume)" if args.command == "train" else ""), file=sys.stderr)
@@ -296,6 +301,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: unexpected {type(err).__name__}: {_first_line(err)}. This is a bug in ganaug; "
               "please report it with the command line (GANAUG_DEBUG=1 shows the traceback).", file=sys.stderr)
         return 1
+    finally:
+        if code != 0:
+            _remove_empty(new_dirs)
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Remove the folders of ``dirs`` (deepest first) that exist and are empty."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:  # not empty (or already gone): keep what a command wrote
+            pass
 
 
 MAX_SAMPLE = 1_000_000  # images per `ganaug sample` call (4 GB of float32 28x28 pixels)

@@ -78,12 +78,24 @@ def test_demo(tmp_path, capsys):
     (["train", "--out", "x", "--n-per-class", "999"], r"--n-per-class: expected at most 174"),
     (["sample", "--checkpoint", "/no/such.pt", "--out", "g.png"], r"checkpoint: no file at"),
 ])
-def test_errors_are_one_line_exit_2(args, match, capsys):
+def test_errors_are_one_line_exit_2(args, match, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     import re
     assert re.search(match, err), err
+    assert list(tmp_path.iterdir()) == []  # a failed command leaves no empty --out folder behind
+
+
+def test_a_failed_command_removes_only_the_folders_it_made_and_left_empty(tmp_path, capsys):
+    assert run("train", "--out", tmp_path / "new" / "run", "--n-per-class", 999) == 2
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    assert run("train", "--out", tmp_path / "mine", "--n-per-class", 999) == 2
+    assert (tmp_path / "mine").is_dir()  # it was there before: kept
+    assert run("sample", "--checkpoint", tmp_path / "no.pt", "--out", tmp_path / "grids" / "g.png") == 2
+    assert not (tmp_path / "grids").exists()
 
 
 def test_sample_bad_labels_and_suffix(trained, tmp_path, capsys):
