@@ -422,7 +422,7 @@ def test_missing_albumentations_fails_before_any_training(tmp_path, monkeypatch)
     assert not (tmp_path / "results.csv").exists()
 
 
-def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_cells():
+def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_cells(monkeypatch):
     from conftest import state_equal
     from ganaug.data.datasets import load_dataset
 
@@ -436,6 +436,10 @@ def test_self_train_is_the_last_pseudo_labelling_round_when_its_schedule_is_the_
     b._union = a._union  # the same union, but no classifier from the pseudo-labelling
     reused, fresh = a.model("self-train"), b.model("self-train")
     assert reused is not fresh and state_equal(reused, fresh)  # reusing it changes no number
+    d = cell()  # self-train first, as in a grid: pseudo-labelling hands over its classifier, none is trained
+    with monkeypatch.context() as m:
+        m.setattr(cellmod, "train_classifier", lambda *a, **k: pytest.fail("self-train trained a classifier again"))
+        assert state_equal(d.model("self-train"), reused)
     c = cellmod.Cell(dataclasses.replace(cfg, clf_lr=2e-3), subset, evaluation, selection, 0, "cpu", None,
                  unlabelled=unlabelled)
     c.union()

@@ -100,7 +100,9 @@ class Cell:
             if name.startswith("cas-"):
                 self._models[name] = self._train(self._synthetic(name[4:], len(self.subset)), resample_each_epoch=True)
             elif name == "self-train":
-                self._models[name] = self._train(self.union(), aug=True)
+                union = self.union()  # may hand over the last pseudo-labelling round's classifier
+                if name not in self._models:
+                    self._models[name] = self._train(union, aug=True)
             else:
                 self._models[name] = self._train(self.subset, aug=name != "real")
         return self._models[name]
