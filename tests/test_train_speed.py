@@ -27,7 +27,7 @@ def test_tiny_side_by_side(speed, tmp_path, capsys):
         assert row["ratio_to_peer"] == pytest.approx(row["steps_per_s"] / rows["peer-cgan"]["steps_per_s"], abs=0.01)
         assert row["cpu_ratio_to_peer"] == pytest.approx(
             row["steps_per_cpu_s"] / rows["peer-cgan"]["steps_per_cpu_s"], abs=0.01)
-        assert row["images_per_s"] == pytest.approx(64 * row["steps_per_s"], rel=0.01)
+        assert row["images_per_s"] == pytest.approx(64 * row["steps_per_s"], rel=0.01, abs=0.5)  # a rounded int
     assert result["peer_data"] == "in-memory tensors" and result["dataset"] == "digits"
     assert json.loads(out.read_text()) == result
     printed = capsys.readouterr().out
