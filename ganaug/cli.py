@@ -359,7 +359,7 @@ def _one_line(err: BaseException, args, parser) -> str:
                errno.ENOTDIR: "A part of the path is a file; pick another path."}.get(err.errno, "")
         text = f"{err.strerror or text}{where}. {fix}".rstrip()
     # The library's "resume=True (CLI: --resume)" / "root (CLI: --root)": on the command line, just the flag.
-    text = re.sub(r"\b\w+(?:=\S+)? \(CLI: (--[\w-]+)\)", r"\1", text)
+    text = re.sub(r"\b\w+(?:=\S*)? \(CLI: (--[\w-]+)\)", r"\1", text)
     # Python argument names -> the flags of this command.
     sub = _subparser(parser, args.command)
     dests = {a.dest: a.option_strings[0] for a in sub._actions if a.option_strings and a.dest != "help"}
