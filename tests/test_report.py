@@ -73,6 +73,20 @@ def test_write_report_adds_the_pseudo_labelling_of_its_cells(tmp_path):
     text = write_report(tmp_path)["markdown"].read_text()
     assert "| 10 | 1 | pseudo-torch | 900 | 850 | 98.8% | 2 | 1.5 |" in text
     assert "| 20 |" not in text.split("Pseudo-labelling")[1]
+    # Kept in pseudo_labels.csv: a report regenerated without the gans folder still has the table, and
+    # a new cell's info.json is merged into it.
+    import shutil
+
+    shutil.rmtree(tmp_path / "gans")
+    (tmp_path / "gans" / "n10-seed2" / "pseudo-torch").mkdir(parents=True)
+    (tmp_path / "gans" / "n10-seed2" / "pseudo-torch" / "info.json").write_text(
+        json.dumps({**info, "n_pseudo": 800, "wall_s": 120.0}))
+    store.append({**rows()[0], "seed": 2, "wall_s": 1.0})
+    text = write_report(tmp_path)["markdown"].read_text()
+    assert "| 10 | 1 | pseudo-torch | 900 | 850 | 98.8% | 2 | 1.5 |" in text
+    assert "| 10 | 2 | pseudo-torch | 900 | 800 | 98.8% | 2 | 2.0 |" in text
+    assert len((tmp_path / "pseudo_labels.csv").read_text().splitlines()) == 4  # header + 3 cells, n20 kept
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_single_seed_has_no_interval():

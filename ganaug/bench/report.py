@@ -189,17 +189,56 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, metric: str = "accura
     return path
 
 
-def pseudo_label_markdown(out_dir: str | Path, rows: Sequence[dict[str, Any]]) -> str:
-    """The semi mode's pseudo-labelling per cell of ``rows``, from ``gans/n{k}-seed{s}/pseudo*/info.json``
-    (pool size, images kept, share of them rightly labelled, minutes); "" when there is none."""
+PSEUDO_FIELDS = ("size", "seed", "folder", "n_labelled", "n_pool", "n_pseudo", "pseudo_label_accuracy", "rounds",
+                 "wall_s")
+
+
+def update_pseudo_labels(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The semi mode's pseudo-labelling per cell: ``out_dir/pseudo_labels.csv`` updated from the
+    ``gans/n{k}-seed{s}/pseudo*/info.json`` files present (pool size, images kept, share of them rightly
+    labelled, rounds, seconds). The CSV is kept with the results, so a report regenerated without the
+    gans folder (another machine, a clean clone) still has every cell's pseudo-labelling."""
+    import csv
+
+    out = Path(out_dir)
+    path = out / "pseudo_labels.csv"
+    records: dict[tuple, dict[str, Any]] = {}
+    if path.exists():
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                records[(int(r["size"]), int(r["seed"]), r["folder"])] = r
+    found = False
+    for info_path in sorted(out.glob("gans/n*-seed*/pseudo*/info.json")):
+        size, _, seed = info_path.parent.parent.name[1:].partition("-seed")
+        info = json.loads(info_path.read_text())
+        records[(int(size), int(seed), info_path.parent.name)] = {
+            "size": size, "seed": seed, "folder": info_path.parent.name, "n_labelled": info.get("n_labelled", ""),
+            "n_pool": info["n_pool"], "n_pseudo": info["n_pseudo"],
+            "pseudo_label_accuracy": info.get("pseudo_label_accuracy", ""), "rounds": len(info["rounds"]),
+            "wall_s": info["wall_s"]}
+        found = True
+    if found:  # written atomically: a report never leaves a half-written file
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=PSEUDO_FIELDS)
+            writer.writeheader()
+            writer.writerows(records[k] for k in sorted(records))
+        tmp.replace(path)
+    return [records[k] for k in sorted(records)]
+
+
+def pseudo_label_markdown(records: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> str:
+    """The pseudo-labelling ``records`` (:func:`update_pseudo_labels`) of the cells of ``rows`` as a
+    markdown table; "" when there is none."""
+    cells = {(int(r["size"]), int(r["seed"])) for r in rows}
     lines = []
-    for size, seed in sorted({(r["size"], r["seed"]) for r in rows}):
-        for path in sorted((Path(out_dir) / "gans" / f"n{size}-seed{seed}").glob("pseudo*/info.json")):
-            info = json.loads(path.read_text())
-            right = info.get("pseudo_label_accuracy")
-            lines.append(f"| {_size_label(size)} | {seed} | {path.parent.name} | {info['n_pool']:,} | "
-                         f"{info['n_pseudo']:,} | {'–' if right is None else f'{100 * right:.1f}%'} | "
-                         f"{len(info['rounds'])} | {info['wall_s'] / 60:.1f} |")
+    for rec in records:
+        if (int(rec["size"]), int(rec["seed"])) not in cells:
+            continue
+        right = rec["pseudo_label_accuracy"]
+        lines.append(f"| {_size_label(int(rec['size']))} | {rec['seed']} | {rec['folder']} | {int(rec['n_pool']):,} | "
+                     f"{int(rec['n_pseudo']):,} | {'–' if right in ('', None) else f'{100 * float(right):.1f}%'} | "
+                     f"{rec['rounds']} | {float(rec['wall_s']) / 60:.1f} |")
     if not lines:
         return ""
     return "\n".join(["", "Pseudo-labelling per cell (shared by self-train and the semi GAN): pool images, images "
@@ -216,7 +255,7 @@ def write_report(out_dir: str | Path, metric: str = "accuracy", setting: str | N
         fail("out_dir", "a folder holding a benchmark's results.csv", str(out),
              "Run `ganaug benchmark --out DIR` first, or point at that DIR.")
     rows = select_rows(ResultStore(out / "results.csv").rows(), setting)
-    (out / "results.md").write_text(markdown(rows, metric) + pseudo_label_markdown(out, rows))
+    (out / "results.md").write_text(markdown(rows, metric) + pseudo_label_markdown(update_pseudo_labels(out), rows))
     with open(out / "summary.csv", "w", newline="") as f:
         import csv
 
