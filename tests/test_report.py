@@ -37,7 +37,7 @@ def test_comparisons_are_paired_by_seed():
 
 def test_markdown_table():
     text = markdown(rows())
-    assert "| method | 10/class | full/class |" in text
+    assert "| method | 10/class | full set |" in text
     assert "| real | 0.7033 ± " in text and "(3)" in text
     assert "real+gan+aug vs real+aug" in text
     assert "balanced_accuracy" in markdown(rows(), "balanced_accuracy")
