@@ -88,7 +88,7 @@ def markdown(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
         fail("rows", "at least one finished run", 0, "Run the benchmark first (ganaug benchmark ...).")
     sizes = _sizes(rows)
     cells = {(s["method"], s["size"]): s for s in summary(rows, metric)}
-    head = "| method | " + " | ".join("full set" if s == 0 else f"{s}/class" for s in sizes) + " |"
+    head = "| method | " + " | ".join(f"{_size_label(s)}/class" if s else "full set" for s in sizes) + " |"
     lines = [f"{metric} on the {rows[0]['eval_split']} split, mean ± 95% CI half-width (seeds); std in summary.csv",
              "", head, "|---|" + "---|" * len(sizes)]
     for m in sorted({m for m, _ in cells}, key=order):
